@@ -1,0 +1,53 @@
+/**
+ * Failure types of a device push. Retry policies and the breaker match on these strings, and
+ * reports and `rollout results` print them, so renaming one is a breaking change.
+ */
+export const FailureType = {
+  /** 3xx: redirects are never followed (a device must not send the update elsewhere). Permanent. */
+  HttpRedirect: 'HttpRedirect',
+  /** 4xx other than 408, 409, 425, 429: the request itself is wrong for this device. Permanent. */
+  HttpClientError: 'HttpClientError',
+  /** 408, 409 (duplicate still being processed), 425: the device asks to try again. Retried. */
+  HttpRetryableStatus: 'HttpRetryableStatus',
+  /** 429: the device is throttling us; `Retry-After` sets the next delay. Retried. */
+  HttpRateLimited: 'HttpRateLimited',
+  /** 5xx: the device failed; `Retry-After` on 503 sets the next delay. Retried. */
+  HttpServerError: 'HttpServerError',
+  /** The attempt did not finish within the attempt timeout (connect + headers + body). Retried. */
+  AttemptTimeout: 'AttemptTimeout',
+  /** Nothing listens at the device's address. Retried. */
+  ConnectionRefused: 'ConnectionRefused',
+  /** The device reset or closed the connection before a complete answer. Retried. */
+  ConnectionReset: 'ConnectionReset',
+  /** The device answered something that is not HTTP. Retried, never counted as success. */
+  MalformedResponse: 'MalformedResponse',
+  /** Any other network error (DNS, unreachable host, TLS handshake failure). Retried. */
+  NetworkError: 'NetworkError',
+  /** The artifact's bytes no longer match the digest frozen at start. Permanent; halts the rollout. */
+  ArtifactChanged: 'ArtifactChanged',
+  /** The artifact file cannot be read by the worker. Permanent; halts the rollout. */
+  ArtifactUnreadable: 'ArtifactUnreadable',
+  /** The fleet file is invalid or changed between validation and freezing. Permanent. */
+  InvalidFleet: 'InvalidFleet',
+  /** A device's credential reference cannot be resolved on the worker. Permanent. */
+  CredentialUnavailable: 'CredentialUnavailable',
+  /** Temporal gave up on the device (overall device budget, heartbeat timeout). */
+  DeviceTimeout: 'DeviceTimeout',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+/** Failure types that no retry can fix; the push activity also marks them `nonRetryable`. */
+export const PERMANENT_FAILURE_TYPES: readonly FailureType[] = [
+  FailureType.HttpRedirect,
+  FailureType.HttpClientError,
+  FailureType.ArtifactChanged,
+  FailureType.ArtifactUnreadable,
+  FailureType.InvalidFleet,
+  FailureType.CredentialUnavailable,
+];
+
+/** Failure types that mean the rollout itself is broken, not one device: the rollout stops. */
+export const ROLLOUT_FATAL_FAILURE_TYPES: readonly FailureType[] = [
+  FailureType.ArtifactChanged,
+  FailureType.ArtifactUnreadable,
+];

@@ -1,0 +1,186 @@
+/**
+ * The rollout's public surface: workflow inputs and results, signals, queries, and the
+ * search attributes. The client imports only this module (and `settings.ts`).
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineSearchAttributeKey } from '@temporalio/common';
+import type { ArtifactRef, DeviceTarget, FleetSource, FrozenFleet } from '../shared/types.js';
+import type { FailureType } from '../shared/failure-types.js';
+import type { RolloutSettings } from './settings.js';
+
+export type { ArtifactRef, DeviceTarget, FleetSource, FrozenFleet } from '../shared/types.js';
+export type { RolloutSettings } from './settings.js';
+
+/** Task queue both workflows and activities use unless configured otherwise. */
+export const DEFAULT_TASK_QUEUE = 'rollouts';
+
+/** Final status of a rollout. */
+export const RolloutStatus = {
+  Running: 'running',
+  Completed: 'completed',
+  Halted: 'halted',
+  Cancelled: 'cancelled',
+} as const;
+export type RolloutStatus = (typeof RolloutStatus)[keyof typeof RolloutStatus];
+
+/** Final outcome of one device. */
+export const DeviceOutcomeKind = {
+  Succeeded: 'succeeded',
+  Failed: 'failed',
+  /** A push was in flight when the rollout was halted or cancelled; it was aborted. */
+  Aborted: 'aborted',
+  NotAttempted: 'notAttempted',
+} as const;
+export type DeviceOutcomeKind = (typeof DeviceOutcomeKind)[keyof typeof DeviceOutcomeKind];
+
+/** Input of `rolloutWorkflow`. */
+export interface RolloutInput {
+  fleet: FleetSource;
+  /** The artifact as the client saw it; the digest is verified again on every push. */
+  artifact: ArtifactRef;
+  settings: RolloutSettings;
+  /** State carried over continue-as-new; absent on a rollout's first run. */
+  carry?: RolloutCarry;
+}
+
+/** A failed device, as shown in reports (a bounded sample). */
+export interface FailureSample {
+  deviceId: string;
+  errorType: FailureType | string;
+  message: string;
+  /** Attempts made, when known. */
+  attempts: number | null;
+}
+
+/** Device counts of a rollout (or of one batch). */
+export interface DeviceCounts {
+  succeeded: number;
+  failed: number;
+  aborted: number;
+}
+
+/** Live progress, answered by `progressQuery`. */
+export interface RolloutProgress extends DeviceCounts {
+  rolloutId: string;
+  status: RolloutStatus;
+  total: number;
+  inFlight: number;
+  notAttempted: number;
+  failureRatio: number;
+  breaker: { tripped: boolean; reason: string | null };
+  batches: { total: number; started: number; done: number; running: number };
+  /** Failures by type, all batches. */
+  failuresByType: Record<string, number>;
+  startedAt: string;
+  /** Continue-as-new generation of the rollout workflow (0 = first run). */
+  run: number;
+}
+
+/** The final report: the workflow's result, the `RolloutHalted` failure's details, and memo `report`. */
+export interface RolloutReport extends RolloutProgress {
+  endedAt: string;
+  durationMs: number;
+  /** Up to `MAX_FAILURE_SAMPLES` failed devices. */
+  failures: FailureSample[];
+  artifact: ArtifactRef;
+  fleet: FrozenFleet;
+  settings: RolloutSettings;
+  batchSize: number;
+}
+
+export const MAX_FAILURE_SAMPLES = 20;
+
+/** One device's final outcome, as printed by `rollout results`. */
+export interface DeviceOutcome {
+  deviceId: string;
+  outcome: DeviceOutcomeKind;
+  attempts: number | null;
+  status?: number;
+  errorType?: string;
+  message?: string;
+}
+
+/** Input of `batchWorkflow`: one contiguous slice of the frozen, priority-sorted fleet. */
+export interface BatchInput {
+  /** Workflow id of the rollout; reports go to it by id so they reach its latest run. */
+  rolloutId: string;
+  batch: number;
+  fleet: FrozenFleet;
+  /** Index of the first device of the slice in the frozen fleet. */
+  start: number;
+  count: number;
+  artifact: ArtifactRef;
+  settings: RolloutSettings;
+  grant: BatchGrant;
+}
+
+/** What a batch may do, set by the rollout (absolute values, so a repeated signal is harmless). */
+export interface BatchGrant {
+  /** Pushes it may have in flight. */
+  slots: number;
+  /**
+   * Failure permits, cumulative: a push may start only while `failed + inFlight < permits`, so
+   * the failures the rollout has not heard of yet can never trip the breaker (see breaker.ts).
+   */
+  permits: number;
+}
+
+/** Signal from the rollout to a batch. */
+export interface BatchControl {
+  grant?: BatchGrant;
+  /** Stop: no new push, abort those in flight, report, return. */
+  stop?: 'halted' | 'cancelled';
+}
+
+/** Signal from a batch to its rollout: cumulative counts, so the latest report is the truth. */
+export interface BatchReport extends DeviceCounts {
+  batch: number;
+  inFlight: number;
+  /** Devices not started yet. */
+  remaining: number;
+  failuresByType: Record<string, number>;
+  done: boolean;
+  /** Failed devices of this batch, bounded; sent with the final report. */
+  samples?: FailureSample[];
+  /** A failure that means the rollout itself is broken (e.g. the artifact changed). */
+  fatal?: { errorType: string; message: string };
+  /** The batch could not run at all (e.g. its slice of the fleet could not be loaded). */
+  error?: string;
+}
+
+/** Result of `batchWorkflow`: every device of the slice, for `rollout results`. */
+export interface BatchResult extends DeviceCounts {
+  batch: number;
+  start: number;
+  notAttempted: number;
+  outcomes: DeviceOutcome[];
+}
+
+/** Memo key under which a finished rollout keeps its report (readable after any ending). */
+export const REPORT_MEMO_KEY = 'report';
+
+export const batchReportSignal = defineSignal<[BatchReport]>('batchReport');
+export const batchControlSignal = defineSignal<[BatchControl]>('batchControl');
+export const progressQuery = defineQuery<RolloutProgress>('progress');
+
+/** Search attributes the rollout keeps current (registered by `npm run server`). */
+export const SearchAttribute = {
+  status: defineSearchAttributeKey('RolloutStatus', 'KEYWORD'),
+  progress: defineSearchAttributeKey('RolloutProgress', 'INT'),
+  failed: defineSearchAttributeKey('RolloutFailed', 'INT'),
+} as const;
+
+/** Name → type, for registering the search attributes on a server. */
+export const SEARCH_ATTRIBUTE_TYPES: Readonly<Record<string, 'Keyword' | 'Int'>> = {
+  RolloutStatus: 'Keyword',
+  RolloutProgress: 'Int',
+  RolloutFailed: 'Int',
+};
+
+/** Workflow id of batch `n` of a rollout. */
+export function batchWorkflowId(rolloutId: string, batch: number): string {
+  return `${rolloutId}/batch-${batch}`;
+}
+
+/** Serializable state carried across continue-as-new (declared in rollout-state.ts). */
+export type { RolloutCarry } from './rollout-state.js';
