@@ -1,0 +1,214 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DeviceAttempt, type AttemptContext, type DeviceState } from './attempt.js';
+import { validateBehavior, type DeviceBehavior } from './behavior.js';
+import { ConnectionTracker } from './connections.js';
+import { handleControl } from './control.js';
+import { devicePath, generateIds, parseDevicePath } from './device-ids.js';
+import { SimulatorError, SimulatorErrorCode } from './errors.js';
+import { writeFleetFile, type WriteFleetOptions } from './fleet-file.js';
+import { AttemptLog, type AttemptRecord, type SimulatorStats } from './stats.js';
+
+/** Options of `DeviceSimulator.start`. */
+export interface SimulatorOptions {
+  /** How many devices (ids `dev-000001` …) or their explicit ids. */
+  devices: number | string[];
+  /** Default `127.0.0.1`. */
+  host?: string;
+  /** Default 0: a free port. */
+  port?: number;
+  /** Behaviour of each device (index is 0-based); default: every device ok. */
+  behavior?: (id: string, index: number) => DeviceBehavior;
+  /** Seed of random latency and failure probability; same seed, same run. Default 0. */
+  seed?: number;
+  /** Base URL put into device URLs and fleet files (e.g. behind Docker); default the bound address. */
+  publicUrl?: string;
+}
+
+const defaults = {
+  host: '127.0.0.1',
+  port: 0, // a free port
+  seed: 0,
+} as const;
+const closeGraceMs = 1000; // 1 s
+
+function badOption(message: string): never {
+  throw new SimulatorError(SimulatorErrorCode.badOption, message);
+}
+
+function resolveIds(devices: number | string[]): string[] {
+  if (typeof devices === 'number') {
+    if (!Number.isInteger(devices) || devices < 0)
+      badOption(`devices must be an integer >= 0, got ${devices}`);
+    return generateIds(devices);
+  }
+  if (new Set(devices).size !== devices.length) badOption('devices: explicit ids must be unique');
+  if (devices.some((id) => id === '')) badOption('devices: an id must not be empty');
+  return [...devices];
+}
+
+function buildDevices(
+  ids: readonly string[],
+  behaviorOf: SimulatorOptions['behavior'],
+): Map<string, DeviceState> {
+  const devices = new Map<string, DeviceState>();
+  ids.forEach((id, index) => {
+    const behavior = behaviorOf?.(id, index) ?? {};
+    validateBehavior(behavior, `behavior of device ${id}`);
+    devices.set(id, { id, index, behavior, attempts: 0 });
+  });
+  return devices;
+}
+
+function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function baseUrl(address: AddressInfo): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+function notFound(res: ServerResponse, reason: string): void {
+  const body = JSON.stringify({ status: 'not-found', reason });
+  res.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/**
+ * One HTTP server playing a fleet of devices at `POST /devices/<id>/update`, for tests, the
+ * demo and benchmarks. Each device verifies the streamed body against `content-length` and
+ * `content-digest`, dedupes by `idempotency-key`, and fails as its `DeviceBehavior` says.
+ * The hot path is a map lookup, an incremental hash and one record per attempt.
+ */
+export class DeviceSimulator {
+  /** Device ids in fleet order. */
+  readonly ids: readonly string[];
+  private readonly log = new AttemptLog();
+  private readonly connections = new ConnectionTracker();
+  private readonly context: AttemptContext;
+  private blackhole = false;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly server: Server,
+    private readonly devices: Map<string, DeviceState>,
+    seed: number,
+    /** Base URL, e.g. `http://127.0.0.1:41234`. */
+    readonly url: string,
+  ) {
+    this.ids = [...devices.keys()];
+    this.context = { log: this.log, seed };
+    server.on('connection', (socket) => this.connections.add(socket));
+    server.on('request', (req, res) => this.handle(req, res));
+  }
+
+  /**
+   * Starts a simulator and resolves once it listens.
+   * @throws SimulatorError for bad options or behaviours (before binding a port).
+   */
+  static async start(options: SimulatorOptions): Promise<DeviceSimulator> {
+    const devices = buildDevices(resolveIds(options.devices), options.behavior);
+    const seed = options.seed ?? defaults.seed;
+    if (!Number.isInteger(seed)) badOption(`seed must be an integer, got ${seed}`);
+    // requestTimeout 0: a device answers on its own schedule; Node must not answer 408 for it.
+    const server = createServer({ requestTimeout: 0 });
+    const address = await listen(server, options.port ?? defaults.port, options.host ?? defaults.host);
+    const url = (options.publicUrl ?? baseUrl(address)).replace(/\/+$/, '');
+    return new DeviceSimulator(server, devices, seed, url);
+  }
+
+  /** Records of every ended attempt, in end order (live view: do not mutate). */
+  get attempts(): readonly AttemptRecord[] {
+    return this.log.attempts;
+  }
+
+  /** URL the engine POSTs the artifact to for device `id`. */
+  deviceUrl(id: string): string {
+    return `${this.url}${devicePath(id)}`;
+  }
+
+  /** Replaces one device's behaviour, from its next attempt on. */
+  setBehavior(id: string, behavior: DeviceBehavior): void {
+    const device = this.devices.get(id);
+    if (device === undefined) {
+      throw new SimulatorError(SimulatorErrorCode.unknownDevice, `no device "${id}" in this simulator`);
+    }
+    validateBehavior(behavior, `behavior of device ${id}`);
+    device.behavior = behavior;
+  }
+
+  /** Gives every device the same behaviour, from its next attempt on. */
+  setAllBehaviors(behavior: DeviceBehavior): void {
+    validateBehavior(behavior, 'behavior of all devices');
+    for (const device of this.devices.values()) device.behavior = behavior;
+  }
+
+  /**
+   * Network partition. While on, device requests (on new or kept-alive connections) are
+   * accepted and never answered nor read; they end when the client gives up. Not recorded.
+   */
+  setBlackhole(on: boolean): void {
+    this.blackhole = on;
+  }
+
+  /** Records of one device, in end order. */
+  attemptsFor(id: string): AttemptRecord[] {
+    return this.log.attemptsFor(id);
+  }
+
+  /** Counters since start or the last reset. */
+  stats(): SimulatorStats {
+    return { devices: this.ids.length, ...this.log.snapshot(), ...this.connections.snapshot() };
+  }
+
+  /** Forgets attempts, counters, applied keys and per-device attempt counts; behaviours stay. */
+  reset(): void {
+    this.log.reset();
+    this.connections.reset();
+    for (const device of this.devices.values()) device.attempts = 0;
+  }
+
+  /** Writes a fleet file listing every device with its URL. */
+  writeFleet(path: string, options?: WriteFleetOptions): Promise<void> {
+    return writeFleetFile(path, this.ids, (id) => this.deviceUrl(id), options);
+  }
+
+  /** Stops listening and destroys every socket, hanging ones included. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.connections.destroyAll();
+    await closed;
+    // Destroyed sockets close their responses a tick later; wait (bounded) so that every
+    // attempt in flight is recorded as aborted before close() resolves.
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, closeGraceMs)));
+    await Promise.race([this.log.whenIdle(), bound]);
+    clearTimeout(timer);
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    if (url.startsWith('/_')) return handleControl(this, req, res);
+    if (this.blackhole) return;
+    const id = parseDevicePath(url);
+    const device = id === undefined ? undefined : this.devices.get(id);
+    if (device === undefined) return notFound(res, id === undefined ? 'unknown path' : `no device "${id}"`);
+    if (req.method !== 'POST') {
+      res.writeHead(405, { allow: 'POST', 'content-length': 0 }).end();
+      return;
+    }
+    new DeviceAttempt(this.context, device, req, res).run();
+  }
+}
