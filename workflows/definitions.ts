@@ -6,10 +6,12 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import type { ArtifactRef, DeviceTarget, FleetSource, FrozenFleet } from '../shared/types.js';
 import type { FailureType } from '../shared/failure-types.js';
+import type { RolloutCarry } from './rollout-state.js';
 import type { RolloutSettings } from './settings.js';
 
 export type { ArtifactRef, DeviceTarget, FleetSource, FrozenFleet } from '../shared/types.js';
 export type { RolloutSettings } from './settings.js';
+export type { RolloutCarry } from './rollout-state.js';
 
 /** Task queue both workflows and activities use unless configured otherwise. */
 export const DEFAULT_TASK_QUEUE = 'rollouts';
@@ -74,6 +76,10 @@ export interface RolloutProgress extends DeviceCounts {
   startedAt: string;
   /** Continue-as-new generation of the rollout workflow (0 = first run). */
   run: number;
+  /** Devices per batch: batch n holds frozen-fleet devices [n * batchSize, (n + 1) * batchSize). */
+  batchSize: number;
+  /** The frozen fleet (so `rollout results` can name devices of batches never started). */
+  fleet: FrozenFleet;
 }
 
 /** The final report: the workflow's result, the `RolloutHalted` failure's details, and memo `report`. */
@@ -83,9 +89,7 @@ export interface RolloutReport extends RolloutProgress {
   /** Up to `MAX_FAILURE_SAMPLES` failed devices. */
   failures: FailureSample[];
   artifact: ArtifactRef;
-  fleet: FrozenFleet;
   settings: RolloutSettings;
-  batchSize: number;
 }
 
 export const MAX_FAILURE_SAMPLES = 20;
@@ -182,5 +186,3 @@ export function batchWorkflowId(rolloutId: string, batch: number): string {
   return `${rolloutId}/batch-${batch}`;
 }
 
-/** Serializable state carried across continue-as-new (declared in rollout-state.ts). */
-export type { RolloutCarry } from './rollout-state.js';

@@ -1,0 +1,147 @@
+/**
+ * The rollout workflow end to end: a real dev server, a real worker, the simulator as the
+ * fleet. Intervals are scaled down where only ratios matter.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeviceSimulator } from '../../simulator/index.js';
+import type { DeviceBehavior } from '../../simulator/index.js';
+import { progressQuery } from '../../workflows/definitions.js';
+import type { TestEnv } from '../helpers/temporal-env.js';
+import { createTestEnv, outcomeOf, prepareRollout, startRollout, waitFor } from '../helpers/temporal-env.js';
+
+let env: TestEnv;
+const sims: DeviceSimulator[] = [];
+
+beforeAll(async () => {
+  env = await createTestEnv('rollout');
+  await env.startWorker();
+});
+
+afterAll(async () => {
+  await Promise.all(sims.map((s) => s.close()));
+  await env?.close();
+});
+
+async function simulator(devices: number, behavior?: (id: string, i: number) => DeviceBehavior): Promise<DeviceSimulator> {
+  const sim = await DeviceSimulator.start({ devices, ...(behavior ? { behavior } : {}) });
+  sims.push(sim);
+  return sim;
+}
+
+/** Gaps in seconds between consecutive attempts of one device. */
+function gaps(sim: DeviceSimulator, id: string): number[] {
+  const starts = sim.attemptsFor(id).map((a) => a.startedAt);
+  return starts.slice(1).map((t, i) => (t - starts[i]!) / 1000);
+}
+
+describe('rolloutWorkflow', () => {
+  it('pushes every device exactly once within the in-flight cap, batches overlapping', async () => {
+    const sim = await simulator(300, (_id, i) => ({ latencyMs: i === 99 ? 3000 : [5, 30] }));
+    const { input } = await prepareRollout(env, sim, { settings: { batchSize: 100, maxInFlight: 20 } });
+    const ending = await outcomeOf(await startRollout(env, input));
+
+    expect(ending.status).toBe('completed');
+    expect(ending.report).toMatchObject({ total: 300, succeeded: 300, failed: 0, aborted: 0, notAttempted: 0 });
+    const stats = sim.stats();
+    expect(stats.devicesApplied).toBe(300);
+    expect(stats.duplicates).toBe(0);
+    expect(stats.maxConcurrent).toBeLessThanOrEqual(20);
+    // Batch 1 started while batch 0's slow last device (3 s) was still being pushed.
+    const slow = sim.attemptsFor(sim.ids[99]!)[0]!;
+    const batch1First = Math.min(...sim.ids.slice(100, 200).map((id) => sim.attemptsFor(id)[0]!.startedAt));
+    expect(batch1First).toBeLessThan(slow.endedAt);
+  });
+
+  it('retries flaky devices with ~1 s then ~2 s between attempts until they succeed', async () => {
+    const sim = await simulator(30, (_id, i) =>
+      i < 5 ? { failure: { mode: 'status', status: 503, firstAttempts: 2 } } : {},
+    );
+    const { input } = await prepareRollout(env, sim);
+    const ending = await outcomeOf(await startRollout(env, input));
+
+    expect(ending.report).toMatchObject({ succeeded: 30, failed: 0 });
+    for (const id of sim.ids.slice(0, 5)) {
+      expect(sim.attemptsFor(id).map((a) => a.status)).toEqual([503, 503, 200]);
+      const [first, second] = gaps(sim, id);
+      expect(first).toBeGreaterThanOrEqual(0.9);
+      expect(first).toBeLessThan(1.8);
+      expect(second).toBeGreaterThanOrEqual(1.9);
+      expect(second).toBeLessThan(3);
+    }
+  });
+
+  it('fails a 404 device after exactly one attempt (permanent) and says why', async () => {
+    const sim = await simulator(25, (_id, i) => (i === 3 ? { failure: { mode: 'status', status: 404 } } : {}));
+    const { input } = await prepareRollout(env, sim);
+    const ending = await outcomeOf(await startRollout(env, input));
+
+    expect(ending.report).toMatchObject({ succeeded: 24, failed: 1 });
+    expect(sim.attemptsFor(sim.ids[3]!)).toHaveLength(1);
+    expect(ending.report?.failures).toEqual([
+      expect.objectContaining({ deviceId: sim.ids[3], errorType: 'HttpClientError', attempts: 1 }),
+    ]);
+  });
+
+  it('waits at least the Retry-After of a 429 before the next attempt', async () => {
+    const sim = await simulator(1, () => ({ failure: { mode: 'retryAfter', status: 429, retryAfterS: 2, firstAttempts: 1 } }));
+    const { input } = await prepareRollout(env, sim, { settings: { initialIntervalMs: 100, minSamples: 1 } });
+    const ending = await outcomeOf(await startRollout(env, input));
+
+    expect(ending.report).toMatchObject({ succeeded: 1 });
+    const [gap] = gaps(sim, sim.ids[0]!);
+    expect(gap).toBeGreaterThanOrEqual(2);
+  });
+
+  it('halts when half the devices always fail, leaving devices not attempted', async () => {
+    const sim = await simulator(400, (_id, i) => (i % 2 === 0 ? { failure: { mode: 'status', status: 500 } } : {}));
+    const { input } = await prepareRollout(env, sim, {
+      settings: { maxAttempts: 2, initialIntervalMs: 50, batchSize: 100, maxInFlight: 50 },
+    });
+    const ending = await outcomeOf(await startRollout(env, input));
+
+    expect(ending.status).toBe('halted');
+    const report = ending.report!;
+    expect(report.status).toBe('halted');
+    expect(report.breaker.tripped).toBe(true);
+    expect(report.breaker.reason).toMatch(/exceeded the threshold 0.2/);
+    expect(report.notAttempted).toBeGreaterThan(300);
+    expect(report.succeeded + report.failed + report.aborted + report.notAttempted).toBe(400);
+    // Failure permits keep failures the rollout has not heard of within the breaker's headroom,
+    // so it trips within a few devices of min-samples, not after 50 in-flight failures.
+    expect(report.succeeded + report.failed).toBeLessThanOrEqual(input.settings.minSamples + 4);
+    const pushedDevices = new Set(sim.attempts.map((a) => a.deviceId));
+    expect(pushedDevices.size).toBe(report.succeeded + report.failed + report.aborted);
+  });
+
+  it('stops new pushes and aborts those in flight when cancelled', async () => {
+    const sim = await simulator(200, () => ({ latencyMs: 400 }));
+    const { input } = await prepareRollout(env, sim, { settings: { maxInFlight: 10, batchSize: 50 } });
+    const handle = await startRollout(env, input);
+    await waitFor(() => sim.stats().applied >= 20, 30_000, '20 devices applied');
+    await handle.cancel();
+    const cancelledAt = Date.now();
+    const ending = await outcomeOf(handle);
+
+    expect(ending.status).toBe('cancelled');
+    expect(ending.report).toMatchObject({ status: 'cancelled' });
+    const late = sim.attempts.filter((a) => a.startedAt > cancelledAt + 250);
+    expect(late).toEqual([]);
+    expect(sim.stats().inFlight).toBe(0);
+    const report = ending.report!;
+    expect(report.succeeded + report.aborted + report.notAttempted).toBe(200);
+    expect(report.notAttempted).toBeGreaterThan(100);
+    expect(sim.attempts.filter((a) => a.aborted).length).toBe(report.aborted);
+  });
+
+  it('answers the progress query while running', async () => {
+    const sim = await simulator(60, () => ({ latencyMs: 300 }));
+    const { input } = await prepareRollout(env, sim, { settings: { maxInFlight: 5 } });
+    const handle = await startRollout(env, input);
+    await waitFor(() => sim.stats().applied >= 5, 30_000, 'first devices applied');
+    const progress = await handle.query(progressQuery);
+    expect(progress).toMatchObject({ status: 'running', total: 60 });
+    expect(progress.inFlight).toBeLessThanOrEqual(5);
+    await handle.cancel();
+    await outcomeOf(handle);
+  });
+});

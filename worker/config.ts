@@ -1,0 +1,52 @@
+/**
+ * Worker configuration, read once from the environment, validated (every problem names its
+ * variable) and frozen.
+ */
+import { resolve } from 'node:path';
+import { EnvReader } from '../shared/env.js';
+import { DEFAULT_DATA_DIR } from '../shared/paths.js';
+import type { TemporalConfig } from '../shared/temporal-config.js';
+import { readTemporalConfig } from '../shared/temporal-config.js';
+
+export interface WorkerConfig {
+  temporal: TemporalConfig;
+  /** Where frozen fleets live; shared by all workers of a deployment (ROLLOUT_DATA_DIR). */
+  dataDir: string;
+  /** Pushes one worker process runs at once (WORKER_MAX_ACTIVITIES). */
+  maxActivities: number;
+  /** Keep-alive connections per device origin (PUSH_CONNECTIONS_PER_HOST). */
+  connectionsPerHost: number;
+  /** Idle keep-alive connections close after this (PUSH_KEEPALIVE_MS). */
+  keepAliveMs: number;
+  /** TCP/TLS connect timeout (PUSH_CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs: number;
+  /** On SIGINT/SIGTERM, running pushes get this long to finish (WORKER_SHUTDOWN_GRACE_MS). */
+  shutdownGraceMs: number;
+  /** A prebuilt workflow bundle to load instead of bundling at start (WORKFLOW_BUNDLE). */
+  workflowBundle?: string;
+}
+
+const DEFAULTS = {
+  maxActivities: 200,
+  connectionsPerHost: 128,
+  keepAliveMs: 10 * 1000, // 10 s
+  connectTimeoutMs: 10 * 1000, // 10 s
+  shutdownGraceMs: 10 * 1000, // 10 s
+};
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly<WorkerConfig> {
+  const reader = new EnvReader(env);
+  const config: WorkerConfig = {
+    temporal: readTemporalConfig(reader),
+    dataDir: resolve(reader.string('ROLLOUT_DATA_DIR', DEFAULT_DATA_DIR)),
+    maxActivities: reader.integer('WORKER_MAX_ACTIVITIES', DEFAULTS.maxActivities, 1, 10_000),
+    connectionsPerHost: reader.integer('PUSH_CONNECTIONS_PER_HOST', DEFAULTS.connectionsPerHost, 1, 10_000),
+    keepAliveMs: reader.integer('PUSH_KEEPALIVE_MS', DEFAULTS.keepAliveMs, 1, 3_600_000),
+    connectTimeoutMs: reader.integer('PUSH_CONNECT_TIMEOUT_MS', DEFAULTS.connectTimeoutMs, 1, 600_000),
+    shutdownGraceMs: reader.integer('WORKER_SHUTDOWN_GRACE_MS', DEFAULTS.shutdownGraceMs, 0, 3_600_000),
+  };
+  const bundle = reader.optional('WORKFLOW_BUNDLE');
+  if (bundle !== undefined) config.workflowBundle = resolve(bundle);
+  reader.check();
+  return Object.freeze(config);
+}

@@ -1,0 +1,59 @@
+/**
+ * Builds a rollout worker: one shared HTTP dispatcher, the activities bound to it, and the
+ * workflows (bundled at start, or a prebuilt bundle). Used by `worker/main.ts`, the demo and
+ * the tests, so all run the same worker.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { NativeConnection } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import { createDispatcher } from '../activities/http.js';
+import type { WorkerConfig } from './config.js';
+
+export interface RolloutWorker {
+  worker: Worker;
+  /** Runs until shutdown, then closes the HTTP dispatcher. */
+  run(): Promise<void>;
+}
+
+/** Entry point of the workflow bundle: the TypeScript source, or its compiled twin under dist/. */
+export const WORKFLOWS_PATH = ['index.ts', 'index.js']
+  .map((file) => fileURLToPath(new URL(`../workflows/${file}`, import.meta.url)))
+  .find((path) => existsSync(path))!;
+
+export async function createRolloutWorker(
+  connection: NativeConnection,
+  config: Readonly<WorkerConfig>,
+  options: { workflowBundlePath?: string; identity?: string } = {},
+): Promise<RolloutWorker> {
+  const dispatcher = createDispatcher({
+    connectionsPerOrigin: config.connectionsPerHost,
+    keepAliveTimeoutMs: config.keepAliveMs,
+    connectTimeoutMs: config.connectTimeoutMs,
+  });
+  const bundlePath = options.workflowBundlePath ?? config.workflowBundle;
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities({ dispatcher, dataDir: config.dataDir }),
+    maxConcurrentActivityTaskExecutions: config.maxActivities,
+    // Heartbeats carry cancellation to a push: send them at least every second.
+    maxHeartbeatThrottleInterval: '1s',
+    defaultHeartbeatThrottleInterval: '1s',
+    shutdownGraceTime: config.shutdownGraceMs,
+    ...(options.identity ? { identity: options.identity } : {}),
+  });
+  return {
+    worker,
+    async run() {
+      try {
+        await worker.run();
+      } finally {
+        await dispatcher.close();
+      }
+    },
+  };
+}

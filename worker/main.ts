@@ -1,0 +1,38 @@
+/**
+ * `npm run worker`: a rollout worker process. Configuration comes from the environment (see
+ * the README's table); SIGINT/SIGTERM shut it down gracefully (pushes in flight get
+ * WORKER_SHUTDOWN_GRACE_MS to finish; Temporal retries the rest elsewhere).
+ */
+import { NativeConnection } from '@temporalio/worker';
+import { ConfigError } from '../shared/env.js';
+import { loadWorkerConfig } from './config.js';
+import { createRolloutWorker } from './create.js';
+
+async function main(): Promise<void> {
+  const config = loadWorkerConfig();
+  const { address, tls, apiKey } = config.temporal;
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect({ address, ...(tls ? { tls } : {}), ...(apiKey ? { apiKey } : {}) });
+  } catch (err) {
+    throw new Error(
+      `cannot reach Temporal at TEMPORAL_ADDRESS=${address} (${(err as Error).message}); ` +
+        'start one with `npm run server` or set TEMPORAL_ADDRESS',
+    );
+  }
+  try {
+    const { run } = await createRolloutWorker(connection, config);
+    console.log(
+      `worker ready: ${address} namespace=${config.temporal.namespace} task queue=${config.temporal.taskQueue} ` +
+        `data=${config.dataDir} (Ctrl-C to stop)`,
+    );
+    await run();
+  } finally {
+    await connection.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof ConfigError ? err.message : `worker: ${(err as Error).message ?? String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,105 @@
+/**
+ * How the rollout shares its two budgets among running batches. Pure: no Temporal import.
+ *
+ * - Slots: at most `maxInFlight` pushes across the rollout. A batch keeps only the slots it can
+ *   use (pushes in flight + devices not started); the rest go to earlier batches first, then to
+ *   new batches, so a batch whose last devices are slow never holds the fleet back.
+ * - Failure permits (see breaker.ts): outstanding permits never exceed the breaker's headroom.
+ *   When no permit is free and nothing is in flight, one permit goes out as a probe, so a
+ *   rollout near its threshold advances one device at a time instead of stalling.
+ */
+import type { BatchGrant } from './definitions.js';
+
+/** What the rollout knows of one running batch (from its latest report). */
+export interface BatchView {
+  batch: number;
+  count: number;
+  grant: BatchGrant;
+  failed: number;
+  inFlight: number;
+  /** Devices not started yet. */
+  remaining: number;
+}
+
+export interface AllocationInput {
+  active: readonly BatchView[];
+  /** Device counts of the batches not started yet, in order. */
+  pending: readonly number[];
+  maxInFlight: number;
+  maxActiveBatches: number;
+  /** Failures the breaker can still absorb (breaker.ts `failureHeadroom`). */
+  headroom: number;
+}
+
+export interface Allocation {
+  /** New grants for running batches whose grant changed. */
+  grants: Map<number, BatchGrant>;
+  /** Grants for batches to start now, in order (the i-th is `pending[i]`). */
+  starts: BatchGrant[];
+}
+
+interface Working {
+  batch: number;
+  need: number;
+  slots: number;
+  permits: number;
+  failed: number;
+  inFlight: number;
+  remaining: number;
+  original?: BatchGrant;
+}
+
+export function allocate(input: AllocationInput): Allocation {
+  const working: Working[] = input.active.map((b) => ({
+    batch: b.batch,
+    need: b.inFlight + b.remaining,
+    slots: Math.min(b.grant.slots, b.inFlight + b.remaining),
+    // A batch that starts nothing more can never exceed failed + inFlight: reclaim the rest.
+    permits: b.remaining === 0 ? Math.min(b.grant.permits, b.failed + b.inFlight) : b.grant.permits,
+    failed: b.failed,
+    inFlight: b.inFlight,
+    remaining: b.remaining,
+    original: b.grant,
+  }));
+  let freeSlots = input.maxInFlight - working.reduce((sum, w) => sum + w.slots, 0);
+  for (const w of working) {
+    const add = Math.max(0, Math.min(freeSlots, w.need - w.slots));
+    w.slots += add;
+    freeSlots -= add;
+  }
+  let started = 0;
+  while (freeSlots > 0 && started < input.pending.length && working.length < input.maxActiveBatches) {
+    const count = input.pending[started] ?? 0;
+    const slots = Math.min(freeSlots, count);
+    working.push({ batch: -1, need: count, slots, permits: 0, failed: 0, inFlight: 0, remaining: count });
+    freeSlots -= slots;
+    started += 1;
+  }
+  sharePermits(working, input.headroom);
+  return toAllocation(working);
+}
+
+function sharePermits(working: Working[], headroom: number): void {
+  let free = headroom - working.reduce((sum, w) => sum + Math.max(0, w.permits - w.failed), 0);
+  for (const w of working) {
+    const want = w.failed + Math.min(w.slots, w.need);
+    const add = Math.max(0, Math.min(free, want - w.permits));
+    w.permits += add;
+    free -= add;
+  }
+  const blocked = working.every((w) => w.remaining === 0 || w.permits - w.failed - w.inFlight <= 0);
+  const idle = working.every((w) => w.inFlight === 0);
+  const probe = working.find((w) => w.remaining > 0 && w.slots > 0);
+  if (free <= 0 && blocked && idle && probe) probe.permits = probe.failed + 1;
+}
+
+function toAllocation(working: Working[]): Allocation {
+  const grants = new Map<number, BatchGrant>();
+  const starts: BatchGrant[] = [];
+  for (const w of working) {
+    const grant = { slots: w.slots, permits: w.permits };
+    if (!w.original) starts.push(grant);
+    else if (w.original.slots !== grant.slots || w.original.permits !== grant.permits) grants.set(w.batch, grant);
+  }
+  return { grants, starts };
+}
