@@ -1,0 +1,123 @@
+/**
+ * `npm run record-histories` — re-records the workflow histories that CI replays
+ * (test/replay/histories/*.json) from real rollouts: a dev server on free ports, an in-process
+ * worker and the simulator. Re-record only when a workflow change is *meant* to break replay
+ * of running rollouts (see the README, "Changing workflow code safely").
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { NativeConnection } from '@temporalio/worker';
+import { sha256File } from '../shared/digest.js';
+import { REPO_ROOT } from '../shared/paths.js';
+import type { DeviceBehavior } from '../simulator/index.js';
+import { DeviceSimulator } from '../simulator/index.js';
+import { createRolloutWorker } from '../worker/create.js';
+import type { RolloutSettings } from '../workflows/definitions.js';
+import { SEARCH_ATTRIBUTE_TYPES, batchWorkflowId } from '../workflows/definitions.js';
+import { withDefaults } from '../workflows/settings.js';
+import { startDevServer } from './lib/dev-server.js';
+
+const OUT = join(REPO_ROOT, 'test', 'replay', 'histories');
+const TASK_QUEUE = 'record-histories';
+
+interface Scenario {
+  name: string;
+  devices: number;
+  behavior: (id: string, i: number) => DeviceBehavior;
+  settings: Partial<RolloutSettings>;
+  /** Runs while the rollout is going (e.g. cancels it). */
+  during?: (handle: WorkflowHandle, sim: DeviceSimulator) => Promise<void>;
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    name: 'completed',
+    devices: 30,
+    behavior: (_id, i) => (i === 4 ? { failure: { mode: 'status', status: 503, firstAttempts: 1 } } : i === 7 ? { failure: { mode: 'status', status: 404 } } : {}),
+    settings: { batchSize: 10, maxInFlight: 8, initialIntervalMs: 200 },
+  },
+  {
+    name: 'halted',
+    devices: 60,
+    behavior: (_id, i) => (i % 2 === 0 ? { failure: { mode: 'status', status: 500 } } : {}),
+    settings: { batchSize: 20, maxInFlight: 8, maxAttempts: 2, initialIntervalMs: 100, minSamples: 10 },
+  },
+  {
+    name: 'cancelled',
+    devices: 40,
+    behavior: () => ({ latencyMs: 300 }),
+    settings: { batchSize: 10, maxInFlight: 4 },
+    during: async (handle, sim) => {
+      while (sim.stats().applied < 8) await new Promise((r) => setTimeout(r, 50));
+      await handle.cancel();
+    },
+  },
+];
+
+async function record(client: Client, dataDir: string, scenario: Scenario): Promise<void> {
+  const sim = await DeviceSimulator.start({ devices: scenario.devices, behavior: scenario.behavior });
+  try {
+    const fleet = join(dataDir, `${scenario.name}.ndjson`);
+    const artifact = join(dataDir, `${scenario.name}.bin`);
+    await sim.writeFleet(fleet);
+    writeFileSync(artifact, `artifact for ${scenario.name}`);
+    const id = `replay-${scenario.name}`;
+    const handle = await client.workflow.start('rolloutWorkflow', {
+      taskQueue: TASK_QUEUE,
+      workflowId: id,
+      args: [
+        {
+          fleet: { path: fleet, sha256: await sha256File(fleet, 'hex') },
+          artifact: { path: artifact, sha256: await sha256File(artifact, 'base64'), size: Buffer.byteLength(`artifact for ${scenario.name}`) },
+          settings: withDefaults(scenario.settings),
+        },
+      ],
+    });
+    await scenario.during?.(handle, sim);
+    await handle.result().catch(() => undefined);
+    writeFileSync(join(OUT, `rollout-${scenario.name}.json`), historyToJSON(await handle.fetchHistory()));
+    const batch = client.workflow.getHandle(batchWorkflowId(id, 0));
+    writeFileSync(join(OUT, `batch-${scenario.name}.json`), historyToJSON(await batch.fetchHistory()));
+    console.log(`recorded ${scenario.name}`);
+  } finally {
+    await sim.close();
+  }
+}
+
+async function main(): Promise<void> {
+  mkdirSync(OUT, { recursive: true });
+  const dataDir = mkdtempSync(join(tmpdir(), 'record-histories-'));
+  const server = await startDevServer({ ui: false, searchAttributes: { ...SEARCH_ATTRIBUTE_TYPES } });
+  const native = await NativeConnection.connect({ address: server.address });
+  const connection = await Connection.connect({ address: server.address });
+  try {
+    const { worker, run } = await createRolloutWorker(native, {
+      temporal: { address: server.address, namespace: 'default', taskQueue: TASK_QUEUE },
+      dataDir,
+      maxActivities: 100,
+      connectionsPerHost: 32,
+      keepAliveMs: 10_000,
+      connectTimeoutMs: 5_000,
+      shutdownGraceMs: 1_000,
+    });
+    const running = run();
+    const client = new Client({ connection });
+    for (const scenario of SCENARIOS) await record(client, dataDir, scenario);
+    worker.shutdown();
+    await running;
+  } finally {
+    await connection.close();
+    await native.close();
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,52 @@
+/**
+ * Replays the committed histories of real rollouts against today's workflow code. A change
+ * that would break rollouts already running (a reordered command, a new timer or activity
+ * without `patched`) fails here with a DeterminismViolationError. Re-record with
+ * `npm run record-histories` only for an intended, safely deployed break.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { bundleWorkflowCode, DeterminismViolationError, Worker } from '@temporalio/worker';
+import { describe, expect, inject, it } from 'vitest';
+
+const HISTORIES = fileURLToPath(new URL('./histories/', import.meta.url));
+const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
+/** The workflow id the history was recorded under (ids appear in child-workflow commands). */
+const workflowIdOf = (file: string): string => {
+  const [, kind, name] = /^(rollout|batch)-(.+)\.json$/.exec(file) ?? [];
+  return kind === 'batch' ? `replay-${name}/batch-0` : `replay-${name}`;
+};
+const load = (file: string): ReturnType<typeof historyFromJSON> =>
+  historyFromJSON(JSON.parse(readFileSync(join(HISTORIES, file), 'utf8')));
+
+describe('replay of recorded rollouts', () => {
+  it('has the completed, halted and cancelled rollouts (and one batch of each) to replay', () => {
+    for (const kind of ['completed', 'halted', 'cancelled']) {
+      expect(files).toContain(`rollout-${kind}.json`);
+      expect(files).toContain(`batch-${kind}.json`);
+    }
+  });
+
+  it.each(files)('replays %s on the current workflow code', async (file) => {
+    const bundle = { codePath: inject('workflowBundlePath') };
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: bundle }, load(file), workflowIdOf(file)),
+    ).resolves.toBeUndefined();
+  });
+
+  it('raises DeterminismViolationError when the workflow code changed incompatibly', async () => {
+    const bundle = await bundleWorkflowCode({
+      workflowsPath: fileURLToPath(new URL('./fixtures/changed-workflows.ts', import.meta.url)),
+      logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
+    });
+    await expect(
+      Worker.runReplayHistory(
+        { workflowBundle: { code: bundle.code } },
+        load('rollout-completed.json'),
+        workflowIdOf('rollout-completed.json'),
+      ),
+    ).rejects.toThrow(DeterminismViolationError);
+  });
+});
