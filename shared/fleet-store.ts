@@ -30,6 +30,12 @@ export class FleetChangedError extends Error {
   }
 }
 
+/** A frozen copy that does not match its index (edited or truncated after freezing). */
+export class FrozenFleetCorruptError extends Error {
+  readonly code = 'ERR_FROZEN_FLEET_CORRUPT';
+  override readonly name = 'FrozenFleetCorruptError';
+}
+
 /** A fleet file read and parsed in one streamed pass. */
 export interface FleetFileInfo {
   devices: DeviceTarget[];
@@ -79,7 +85,8 @@ export async function freezeFleet(source: FleetSource, dataDir: string): Promise
 
 /**
  * Devices `start` .. `start + count - 1` of a frozen fleet (fewer at its end), read through the
- * offsets index: two small reads, no scan. Throws `RangeError` for a negative or fractional range.
+ * offsets index: two small reads, no scan. Throws `RangeError` for a negative or fractional range,
+ * `FrozenFleetCorruptError` if the copy or its index was damaged, or the fs error (e.g. ENOENT).
  */
 export async function readFleetSlice(
   fleet: FrozenFleet,
@@ -99,7 +106,9 @@ export async function readFleetSlice(
   const lines = Buffer.from(bytes.buffer).toString('utf8').split('\n');
   lines.pop(); // the text after the last newline: empty
   if (lines.length !== end - start) {
-    throw new Error(`frozen fleet ${fleet.path} does not match its index — freeze the fleet again`);
+    throw new FrozenFleetCorruptError(
+      `frozen fleet ${fleet.path} does not match its index — start the rollout again`,
+    );
   }
   return lines.map((line) => JSON.parse(line) as DeviceTarget);
 }
@@ -193,7 +202,9 @@ async function readExactly(path: string, into: Uint8Array, position: number): Pr
     let done = 0;
     while (done < into.length) {
       const { bytesRead } = await file.read(into, done, into.length - done, position + done);
-      if (bytesRead === 0) throw new Error(`frozen fleet file ${path} is truncated — freeze the fleet again`);
+      if (bytesRead === 0) {
+        throw new FrozenFleetCorruptError(`frozen fleet file ${path} is truncated — start the rollout again`);
+      }
       done += bytesRead;
     }
   } finally {

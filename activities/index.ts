@@ -1,0 +1,31 @@
+/**
+ * The activities, created with their dependencies by the worker. Workflows import only the
+ * type `ReturnType<typeof createActivities>`, never this code.
+ */
+import type { Dispatcher } from 'undici';
+import { createFleetActivities } from './fleet.js';
+import { createPushUpdate } from './push.js';
+
+/** What the activities need from the worker. */
+export interface ActivityDeps {
+  /** Shared keep-alive HTTP dispatcher (see `createDispatcher` in `http.ts`). */
+  dispatcher: Dispatcher;
+  /** Directory for frozen fleets, shared by every worker. */
+  dataDir: string;
+  /** Heartbeat period of a push in flight, in ms (default 1 s). */
+  heartbeatIntervalMs?: number;
+}
+
+/** `pushUpdate`, `freezeFleet` and `loadDevices`, bound to `deps`. */
+export function createActivities(deps: ActivityDeps) {
+  const { freezeFleet, loadDevices } = createFleetActivities({ dataDir: deps.dataDir });
+  const pushUpdate = createPushUpdate(
+    deps.heartbeatIntervalMs === undefined
+      ? { dispatcher: deps.dispatcher }
+      : { dispatcher: deps.dispatcher, heartbeatIntervalMs: deps.heartbeatIntervalMs },
+  );
+  return { pushUpdate, freezeFleet, loadDevices };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+export { createDispatcher, DEFAULT_DISPATCHER_OPTIONS, type DispatcherOptions } from './http.js';

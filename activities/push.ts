@@ -1,0 +1,284 @@
+/**
+ * The push activity: one attempt to POST the artifact to one device. Temporal's retry policy
+ * makes the attempts; this code makes one, streams the artifact through a digest check, and
+ * turns the outcome into a result or an ApplicationFailure typed from the failure table.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { pipeline } from 'node:stream';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, type ApplicationFailureOptions } from '@temporalio/common';
+import { request, type Dispatcher } from 'undici';
+import { FailureType } from '../shared/failure-types.js';
+import { DigestVerifier, contentDigest } from '../shared/digest.js';
+import type {
+  ArtifactRef,
+  DeviceTarget,
+  PushFailureDetails,
+  PushInput,
+  PushResult,
+} from '../shared/types.js';
+import {
+  RESPONSE_BODY_LIMIT,
+  classifyError,
+  classifyStatus,
+  retryDelayOf,
+  type Classification,
+} from './classify.js';
+import { CredentialError, resolveCredential } from './credentials.js';
+
+/** Dependencies of the push activity, injected by the worker. */
+export interface PushDeps {
+  /** The worker's shared keep-alive dispatcher (see `createDispatcher`). */
+  dispatcher: Dispatcher;
+  /** Heartbeat period while an attempt runs, in ms; heartbeats are how cancellation arrives. */
+  heartbeatIntervalMs?: number;
+}
+
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1000; // 1 s
+const READ_CHUNK = 64 * 1024; // 64 KiB: memory per push in flight
+const ENGINE_HEADERS = new Set(['content-type', 'content-length', 'content-digest', 'idempotency-key']);
+
+/** A failure of one attempt, before it becomes an ApplicationFailure. */
+interface AttemptFailure extends Classification {
+  status?: number;
+  nextRetryDelayMs?: number;
+  cause?: unknown;
+}
+
+/** Carries an `AttemptFailure` up to where the device and attempt are known. */
+class PushAttemptError extends Error {
+  constructor(readonly failure: AttemptFailure) {
+    super(failure.message);
+  }
+}
+
+/** Creates the `pushUpdate` activity. */
+export function createPushUpdate(deps: PushDeps): (input: PushInput) => Promise<PushResult> {
+  const heartbeatIntervalMs = deps.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+  /**
+   * POSTs the artifact to `input.device` once. Resolves with the 2xx answer; throws an
+   * ApplicationFailure (type from `FailureType`, `nonRetryable` where a retry cannot help,
+   * `nextRetryDelay` from a `Retry-After`), or the CancelledFailure when the activity is cancelled.
+   */
+  return async function pushUpdate(input: PushInput): Promise<PushResult> {
+    const ctx = Context.current();
+    const attempt = ctx.info.attempt;
+    try {
+      const token = input.device.token === undefined ? undefined : await resolveToken(input.device.token);
+      const file = await openArtifact(input);
+      return await send(deps.dispatcher, input, file, token, heartbeatIntervalMs);
+    } catch (err) {
+      if (ctx.cancellationSignal.aborted) throw cancellation(ctx.cancellationSignal.reason);
+      if (err instanceof PushAttemptError) throw toApplicationFailure(input.device, attempt, err.failure);
+      throw err;
+    }
+  };
+}
+
+async function send(
+  dispatcher: Dispatcher,
+  input: PushInput,
+  file: FileHandle,
+  token: string | undefined,
+  heartbeatIntervalMs: number,
+): Promise<PushResult> {
+  const ctx = Context.current();
+  const { attemptTimeoutMs } = input;
+  const body = artifactBody(file, input.artifact);
+  const timeout = AbortSignal.timeout(attemptTimeoutMs);
+  const signal = AbortSignal.any([ctx.cancellationSignal, timeout]);
+  const beat = (): void => ctx.heartbeat({ bytesSent: body.verifier.bytesOut });
+  beat();
+  const timer = setInterval(beat, heartbeatIntervalMs);
+  const started = performance.now();
+  try {
+    const res = await request(input.device.url, {
+      dispatcher,
+      method: 'POST',
+      headers: requestHeaders(input, token),
+      body: body.verifier,
+      signal,
+      headersTimeout: attemptTimeoutMs,
+      bodyTimeout: attemptTimeoutMs,
+    });
+    const verdict = classifyStatus(res.statusCode);
+    if (verdict !== undefined) throw await statusFailure(res, verdict);
+    await res.body.dump({ limit: RESPONSE_BODY_LIMIT, signal });
+    const { mismatch, bytesOut } = body.verifier;
+    if (mismatch !== undefined) throw artifactChanged(input, mismatch.message);
+    const durationMs = Math.round(performance.now() - started);
+    return { status: res.statusCode, attempt: ctx.info.attempt, bytes: bytesOut, durationMs };
+  } catch (err) {
+    throw err instanceof PushAttemptError ? err : attemptError(err, input, body, timeout);
+  } finally {
+    clearInterval(timer);
+    body.destroy();
+  }
+}
+
+interface ArtifactBody {
+  verifier: DigestVerifier;
+  /** Set when reading the file failed mid-stream. */
+  readError: Error | undefined;
+  destroy(): void;
+}
+
+/** The artifact as a request body: streamed from the open file through the digest check. */
+function artifactBody(file: FileHandle, artifact: ArtifactRef): ArtifactBody {
+  const source = file.createReadStream({ highWaterMark: READ_CHUNK });
+  const verifier = new DigestVerifier({ size: artifact.size, sha256: artifact.sha256 });
+  const body: ArtifactBody = {
+    verifier,
+    readError: undefined,
+    destroy: () => {
+      source.destroy(); // closes the file
+      verifier.destroy();
+    },
+  };
+  source.once('error', (err) => (body.readError = err));
+  pipeline(source, verifier, () => {}); // errors are read from `readError` / `verifier.mismatch`
+  return body;
+}
+
+/** Why an attempt failed: the artifact first (a device error may be its echo), then the timeout, then the network. */
+function attemptError(
+  err: unknown,
+  input: PushInput,
+  body: ArtifactBody,
+  timeout: AbortSignal,
+): PushAttemptError {
+  if (body.verifier.mismatch !== undefined) return artifactChanged(input, body.verifier.mismatch.message);
+  if (body.readError !== undefined) return artifactUnreadable(input, body.readError);
+  if (timeout.aborted) {
+    return attemptFailure(FailureType.AttemptTimeout, `attempt timed out after ${input.attemptTimeoutMs} ms`);
+  }
+  return new PushAttemptError({ ...classifyError(err), cause: err });
+}
+
+function requestHeaders(input: PushInput, token: string | undefined): Record<string, string> {
+  const { artifact, device, rolloutId } = input;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(device.headers ?? {})) {
+    // The fleet parser refuses these already; a device object from elsewhere must not override them either.
+    if (!ENGINE_HEADERS.has(name.toLowerCase()) && !/^(authorization|x-rollout-id|host)$/i.test(name)) {
+      headers[name] = value;
+    }
+  }
+  headers['content-type'] = 'application/octet-stream';
+  headers['content-length'] = String(artifact.size);
+  headers['content-digest'] = contentDigest(artifact.sha256);
+  // Same key on every attempt: a device that already applied this update can drop the duplicate.
+  headers['idempotency-key'] = `${rolloutId}:${device.id}`;
+  headers['x-rollout-id'] = rolloutId;
+  if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
+  return headers;
+}
+
+async function statusFailure(
+  res: Dispatcher.ResponseData,
+  verdict: Classification,
+): Promise<PushAttemptError> {
+  const snippet = await readSnippet(res.body);
+  const location = res.headers['location'];
+  let message = verdict.message;
+  if (verdict.type === FailureType.HttpRedirect && typeof location === 'string') {
+    message += ` to ${location} (redirects are not followed)`;
+  }
+  if (snippet !== '') message += `: ${snippet}`;
+  const failure: AttemptFailure = { ...verdict, message, status: res.statusCode };
+  const delay = retryDelayOf(res.statusCode, res.headers['retry-after']);
+  if (delay !== undefined && delay > 0) failure.nextRetryDelayMs = delay;
+  return new PushAttemptError(failure);
+}
+
+/** The start of an error response's body, as one printable line; reads at most 64 KiB. */
+async function readSnippet(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      // More than we read closes the connection rather than draining an unbounded body.
+      if (size >= RESPONSE_BODY_LIMIT) break;
+    }
+  } catch {
+    // The status is the outcome; a body cut short does not change it.
+  }
+  const text = Buffer.concat(chunks).subarray(0, 200).toString('utf8');
+  return text.replace(/\p{Cc}+/gu, ' ').trim();
+}
+
+async function resolveToken(reference: string): Promise<string> {
+  try {
+    return await resolveCredential(reference);
+  } catch (err) {
+    if (!(err instanceof CredentialError)) throw err;
+    throw attemptFailure(FailureType.CredentialUnavailable, err.message, true);
+  }
+}
+
+/** Opens the artifact and checks its size before a byte is sent. */
+async function openArtifact(input: PushInput): Promise<FileHandle> {
+  let file: FileHandle | undefined;
+  let size: number;
+  try {
+    file = await open(input.artifact.path, 'r');
+    const stats = await file.stat();
+    if (!stats.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
+    size = stats.size;
+  } catch (err) {
+    await file?.close();
+    throw artifactUnreadable(input, err);
+  }
+  if (size === input.artifact.size) return file;
+  await file.close();
+  throw artifactChanged(input, `${size} bytes, expected ${input.artifact.size}`);
+}
+
+function artifactChanged(input: PushInput, what: string): PushAttemptError {
+  return attemptFailure(
+    FailureType.ArtifactChanged,
+    `artifact ${input.artifact.path} changed since the rollout started (${what}) — start a new rollout for the new artifact`,
+    true,
+  );
+}
+
+function artifactUnreadable(input: PushInput, err: unknown): PushAttemptError {
+  const code =
+    (err as NodeJS.ErrnoException | undefined)?.code ?? (err as Error | undefined)?.message ?? 'error';
+  return attemptFailure(
+    FailureType.ArtifactUnreadable,
+    `artifact ${input.artifact.path} cannot be read on this worker (${code}) — make it readable by every worker`,
+    true,
+  );
+}
+
+function attemptFailure(type: FailureType, message: string, nonRetryable = false): PushAttemptError {
+  return new PushAttemptError({ type, message, nonRetryable });
+}
+
+function toApplicationFailure(
+  device: DeviceTarget,
+  attempt: number,
+  failure: AttemptFailure,
+): ApplicationFailure {
+  const details: PushFailureDetails = { attempt };
+  if (failure.status !== undefined) details.status = failure.status;
+  const options: ApplicationFailureOptions = {
+    type: failure.type,
+    message: `device ${device.id}: ${failure.message}`,
+    nonRetryable: failure.nonRetryable,
+    details: [details],
+  };
+  if (failure.nextRetryDelayMs !== undefined) options.nextRetryDelay = failure.nextRetryDelayMs;
+  if (failure.cause instanceof Error) options.cause = failure.cause;
+  return ApplicationFailure.create(options);
+}
+
+function cancellation(reason: unknown): Error {
+  return reason instanceof Error
+    ? reason
+    : new CancelledFailure(typeof reason === 'string' ? reason : 'CANCELLED');
+}
