@@ -1,0 +1,93 @@
+/**
+ * Client configuration, read once from the environment, validated (every problem names its
+ * variable) and frozen; and the connection to Temporal it describes.
+ */
+import { resolve } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { EnvReader } from '../shared/env.js';
+import { DEFAULT_DATA_DIR } from '../shared/paths.js';
+import type { TemporalConfig } from '../shared/temporal-config.js';
+import { readTemporalConfig } from '../shared/temporal-config.js';
+import { CliError } from './errors.js';
+
+export interface ClientConfig {
+  temporal: TemporalConfig;
+  /** Base URL of the Temporal Web UI, without a trailing slash (TEMPORAL_UI_URL). */
+  uiUrl: string;
+  /** Where the workers keep frozen fleets, if mounted here (ROLLOUT_DATA_DIR); used by `results`. */
+  dataDir: string;
+  /** How long to try to reach Temporal before giving up, in ms (TEMPORAL_CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs: number;
+}
+
+const DEFAULTS = {
+  uiUrl: 'http://localhost:8233',
+  connectTimeoutMs: 10 * 1000, // 10 s
+};
+
+/** Reads and validates the client's environment; throws `ConfigError` naming each bad variable. */
+export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): Readonly<ClientConfig> {
+  const reader = new EnvReader(env);
+  const config: ClientConfig = {
+    temporal: readTemporalConfig(reader),
+    uiUrl: readUiUrl(reader),
+    dataDir: resolve(reader.string('ROLLOUT_DATA_DIR', DEFAULT_DATA_DIR)),
+    connectTimeoutMs: reader.integer('TEMPORAL_CONNECT_TIMEOUT_MS', DEFAULTS.connectTimeoutMs, 100, 600_000),
+  };
+  reader.check();
+  return Object.freeze(config);
+}
+
+function readUiUrl(reader: EnvReader): string {
+  const raw = reader.string('TEMPORAL_UI_URL', DEFAULTS.uiUrl);
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    reader.problems.push(
+      `TEMPORAL_UI_URL=${JSON.stringify(raw)}: must be an http(s) URL, e.g. ${DEFAULTS.uiUrl}`,
+    );
+    return DEFAULTS.uiUrl;
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+/** The Web UI page of a rollout (its workflow id, the latest run). */
+export function workflowUrl(config: ClientConfig, rolloutId: string): string {
+  const ns = encodeURIComponent(config.temporal.namespace);
+  return `${config.uiUrl}/namespaces/${ns}/workflows/${encodeURIComponent(rolloutId)}`;
+}
+
+/** A connected client, and the connection to close when the command is done. */
+export interface Temporal {
+  connection: Connection;
+  client: Client;
+  config: Readonly<ClientConfig>;
+}
+
+/**
+ * Connects to Temporal. Throws `CliError` naming TEMPORAL_ADDRESS (and how to start a local
+ * server) when it cannot be reached.
+ */
+export async function connect(config: Readonly<ClientConfig>): Promise<Temporal> {
+  const { address, namespace, tls, apiKey } = config.temporal;
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({
+      address,
+      connectTimeout: config.connectTimeoutMs,
+      ...(tls === undefined ? {} : { tls }),
+      ...(apiKey === undefined ? {} : { apiKey }),
+    });
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new CliError(
+      `cannot reach Temporal at ${address} (TEMPORAL_ADDRESS): ${reason} — ` +
+        'start a local server with `npm run server`, or set TEMPORAL_ADDRESS to your cluster',
+    );
+  }
+  return { connection, client: new Client({ connection, namespace }), config };
+}

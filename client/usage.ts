@@ -1,0 +1,105 @@
+/**
+ * The usage text: commands, their flags and the defaults (taken from `DEFAULT_SETTINGS`, so
+ * the help never disagrees with what a rollout actually uses).
+ */
+import { DEFAULT_SETTINGS } from '../workflows/settings.js';
+import { formatSetting, SETTING_FLAGS } from './settings-flags.js';
+
+/** Rollouts `list` shows unless `--limit` says otherwise. */
+export const DEFAULT_LIST_LIMIT = 20;
+
+interface CommandHelp {
+  synopsis: string;
+  summary: string;
+  flags: ReadonlyArray<readonly [string, string]>;
+}
+
+const startFlags = (): Array<readonly [string, string]> => [
+  ['--fleet FILE', 'the devices: NDJSON, a JSON array, or CSV with an id,url header (required)'],
+  ['--artifact FILE', 'the file every device receives (required)'],
+  ['--id ID', 'rollout id = Temporal workflow id, never reused [rollout-YYYYMMDD-HHMMSS-xxxx]'],
+  ...SETTING_FLAGS.map(
+    (f) =>
+      [
+        `--${f.name} ${f.kind === 'duration' ? 'DUR' : f.kind === 'ratio' ? 'RATIO' : 'N'}`,
+        `${f.help} [${formatSetting(f, DEFAULT_SETTINGS[f.setting])}]`,
+      ] as const,
+  ),
+  ['--wait', 'show live progress, wait for the end, print the report'],
+  ['--json', 'print {"rolloutId","url"}; with --wait, the report is the last stdout line'],
+];
+
+const COMMANDS: Readonly<Record<string, () => CommandHelp>> = {
+  start: () => ({
+    synopsis: 'start --fleet FILE --artifact FILE [options]',
+    summary: 'validate the fleet and artifact, start a rollout, print its id',
+    flags: startFlags(),
+  }),
+  status: () => ({
+    synopsis: 'status ID [--json] [--follow]',
+    summary: "a running rollout's progress, or a finished one's report",
+    flags: [
+      ['--json', 'one JSON line: the progress or report object'],
+      ['--follow', 'keep showing progress until the end, then exit with the rollout code'],
+    ],
+  }),
+  cancel: () => ({
+    synopsis: 'cancel ID',
+    summary: 'request cancellation: no new pushes, in-flight pushes aborted, report kept',
+    flags: [],
+  }),
+  list: () => ({
+    synopsis: 'list [--limit N] [--json]',
+    summary: 'recent rollouts, newest first',
+    flags: [
+      ['--limit N', `rollouts to show [${DEFAULT_LIST_LIMIT}]`],
+      ['--json', 'one JSON line per rollout'],
+    ],
+  }),
+  results: () => ({
+    synopsis: 'results ID',
+    summary: "every device's final outcome, one JSON line a device (NDJSON)",
+    flags: [],
+  }),
+  help: () => ({ synopsis: 'help [COMMAND]', summary: 'this text', flags: [] }),
+};
+
+/** Names of the commands, in usage order. */
+export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
+
+const FOOTER = [
+  'Durations need a unit: 500ms, 30s, 2m, 1h. Ratios go from 0 to 1 (0.2, or 20%).',
+  'Exit codes: 0 ok / completed, 2 halted by the breaker, 3 cancelled, 1 any other error.',
+  'Environment: TEMPORAL_ADDRESS [localhost:7233], TEMPORAL_NAMESPACE [default],',
+  '  TEMPORAL_TASK_QUEUE [rollouts], TEMPORAL_TLS, TEMPORAL_TLS_CA/CERT/KEY/SERVER_NAME, TEMPORAL_API_KEY,',
+  '  TEMPORAL_UI_URL [http://localhost:8233], TEMPORAL_CONNECT_TIMEOUT_MS [10000],',
+  '  ROLLOUT_DATA_DIR (frozen fleets, for `results`), ROLLOUT_DEBUG=1 (stack traces).',
+];
+
+/** Usage of one command, or of all when `command` is not one. */
+export function usage(command?: string): string {
+  const help = command === undefined ? undefined : COMMANDS[command];
+  if (help)
+    return [`Usage: rollout ${help().synopsis}`, '', `  ${help().summary}`, ...flagLines(help().flags)].join(
+      '\n',
+    );
+  const lines = [
+    'rollout — roll an update out to a fleet of devices, durably, on Temporal',
+    '',
+    'Usage: npm run --silent rollout -- <command> [arguments]',
+    '',
+    'Commands:',
+    ...Object.values(COMMANDS).map((c) => `  ${c().synopsis.padEnd(46)}${c().summary}`),
+    '',
+    'Options of start [default]:',
+    ...flagLines(startFlags()).slice(1),
+    '',
+    ...FOOTER,
+  ];
+  return lines.join('\n');
+}
+
+function flagLines(flags: ReadonlyArray<readonly [string, string]>): string[] {
+  if (flags.length === 0) return [];
+  return ['', ...flags.map(([flag, text]) => `  ${flag.padEnd(28)}${text}`)];
+}

@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { parseStartArgs } from '../../client/commands/start.js';
+import { CliError } from '../../client/errors.js';
+import { SETTING_FLAGS, settingsFromFlags, toFlagProblem } from '../../client/settings-flags.js';
+import type { RolloutSettings } from '../../workflows/settings.js';
+import { DEFAULT_SETTINGS, validateSettings } from '../../workflows/settings.js';
+
+describe('settingsFromFlags', () => {
+  it('gives the defaults when no flag is set', () => {
+    expect(settingsFromFlags({})).toEqual({ settings: { ...DEFAULT_SETTINGS }, problems: [] });
+  });
+
+  it.each<[string, string, keyof RolloutSettings, number]>([
+    ['batch-size', '250', 'batchSize', 250],
+    ['max-in-flight', '40', 'maxInFlight', 40],
+    ['max-attempts', '3', 'maxAttempts', 3],
+    ['initial-interval', '500ms', 'initialIntervalMs', 500],
+    ['max-interval', '2m', 'maxIntervalMs', 120_000],
+    ['backoff', '1.5', 'backoffCoefficient', 1.5],
+    ['attempt-timeout', '10s', 'attemptTimeoutMs', 10_000],
+    ['device-timeout', '1h', 'deviceTimeoutMs', 3_600_000],
+    ['failure-threshold', '0.05', 'failureThreshold', 0.05],
+    ['min-samples', '50', 'minSamples', 50],
+  ])('maps --%s %s to %s = %d', (flag, value, setting, expected) => {
+    const { settings, problems } = settingsFromFlags({ [flag]: value });
+    expect(problems).toEqual([]);
+    expect(settings).toEqual({ ...DEFAULT_SETTINGS, [setting]: expected });
+  });
+
+  it('covers every setting with exactly one flag', () => {
+    const settings = SETTING_FLAGS.map((f) => f.setting).sort();
+    expect(settings).toEqual(Object.keys(DEFAULT_SETTINGS).sort());
+  });
+
+  it.each<[string, string, string]>([
+    ['max-in-flight', 'x', 'must be a whole number from 1 to 10000 (got "x")'],
+    ['max-in-flight', '0', 'must be a whole number from 1 to 10000 (got "0")'],
+    ['max-in-flight', '10001', 'must be a whole number from 1 to 10000 (got "10001")'],
+    ['batch-size', '1.5', 'must be a whole number from 1 to 1000 (got "1.5")'],
+    ['batch-size', '1001', 'must be a whole number from 1 to 1000 (got "1001")'],
+    ['max-attempts', '-1', 'must be a whole number from 1 to 100 (got "-1")'],
+    ['min-samples', '0', 'must be a whole number from 1 to 1000000000 (got "0")'],
+    [
+      'initial-interval',
+      '1',
+      'needs a unit, since a bare number could be seconds or milliseconds: write 500ms, 30s, 2m or 1h (got "1")',
+    ],
+    ['initial-interval', 'soon', 'must be a duration such as 500ms, 30s, 2m or 1h (got "soon")'],
+    ['initial-interval', '0ms', 'must be a duration from 1ms to 24h (got "0ms")'],
+    ['max-interval', '25h', 'must be a duration from 1ms to 24h (got "25h")'],
+    ['device-timeout', '169h', 'must be a duration from 1ms to 168h (got "169h")'],
+    ['backoff', '0.5', 'must be a number from 1 to 100 (got "0.5")'],
+    ['backoff', 'two', 'must be a number from 1 to 100 (got "two")'],
+    ['failure-threshold', '1.5', 'must be a ratio from 0 to 1, e.g. 0.2 (got "1.5")'],
+    ['failure-threshold', 'high', 'must be a ratio from 0 to 1, e.g. 0.2 (got "high")'],
+  ])('--%s %j is refused with a message naming the flag', (flag, value, message) => {
+    expect(settingsFromFlags({ [flag]: value }).problems).toEqual([{ flag: `--${flag}`, message }]);
+  });
+
+  it('names the flag of a setting that conflicts with another, in readable units', () => {
+    const { problems } = settingsFromFlags({ 'initial-interval': '2m', 'max-interval': '30s' });
+    expect(problems).toEqual([
+      { flag: '--max-interval', message: 'must not be below the initial interval (30s < 2m) (got "30s")' },
+    ]);
+  });
+
+  it('says which default conflicts when the user did not set that flag', () => {
+    const { problems } = settingsFromFlags({ 'attempt-timeout': '2h' });
+    expect(problems).toEqual([
+      {
+        flag: '--device-timeout',
+        message:
+          'must not be below the attempt timeout (30m < 2h) — the default is 30m; set --device-timeout',
+      },
+    ]);
+  });
+
+  it('reports every bad flag, once each, in usage order', () => {
+    const { problems } = settingsFromFlags({ 'min-samples': '0', 'batch-size': 'x', 'max-interval': '5' });
+    expect(problems.map((p) => p.flag)).toEqual(['--batch-size', '--max-interval', '--min-samples']);
+  });
+
+  it('names the flag for every problem validateSettings can raise', () => {
+    const broken = Object.fromEntries(
+      Object.keys(DEFAULT_SETTINGS).map((k) => [k, -1]),
+    ) as unknown as RolloutSettings;
+    for (const problem of validateSettings(broken)) {
+      const flag = toFlagProblem(problem.setting, problem.message, {}).flag;
+      expect(flag).toMatch(/^--[a-z-]+$/);
+    }
+  });
+});
+
+describe('parseStartArgs', () => {
+  const base = ['--fleet', 'f.ndjson', '--artifact', 'a.bin'];
+
+  const linesOf = (argv: string[]): readonly string[] => {
+    try {
+      parseStartArgs(argv);
+    } catch (err) {
+      expect(err).toBeInstanceOf(CliError);
+      return (err as CliError).lines;
+    }
+    throw new Error('expected a CliError');
+  };
+
+  it('returns the request with settings, wait and json', () => {
+    const request = parseStartArgs([...base, '--id', 'r1', '--max-in-flight', '7', '--wait', '--json']);
+    expect(request).toEqual({
+      fleetPath: 'f.ndjson',
+      artifactPath: 'a.bin',
+      id: 'r1',
+      settings: { ...DEFAULT_SETTINGS, maxInFlight: 7 },
+      wait: true,
+      json: true,
+    });
+  });
+
+  it('requires --fleet and --artifact, naming both', () => {
+    expect(linesOf([])).toEqual([
+      '--fleet: required: the fleet file (NDJSON, a JSON array, or CSV)',
+      '--artifact: required: the file to push to every device',
+    ]);
+  });
+
+  it('does not accept --rate yet', () => {
+    expect(linesOf([...base, '--rate', '10/s'])).toEqual([
+      '--rate: unknown flag for `rollout start` — see `rollout help start`',
+    ]);
+  });
+
+  it('refuses an id with spaces', () => {
+    expect(linesOf([...base, '--id', 'my rollout'])).toEqual([
+      '--id: must be 1 to 200 printable characters without spaces (got "my rollout")',
+    ]);
+  });
+
+  it('refuses positional arguments', () => {
+    expect(linesOf([...base, 'extra'])[0]).toMatch(/unexpected argument/);
+  });
+});

@@ -1,0 +1,190 @@
+/**
+ * `rollout start` refuses bad input before it contacts Temporal: the CLI runs as a child
+ * process against a TCP listener standing in for Temporal, which must see no connection.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../shared/paths.js';
+
+const TSX = resolve(REPO_ROOT, 'node_modules', '.bin', 'tsx');
+const MAIN = resolve(REPO_ROOT, 'client', 'main.ts');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let dir: string;
+let listener: Server;
+let address: string;
+/** Connections the stand-in for Temporal received; no case may cause one. */
+let connections = 0;
+
+function rollout(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((done) => {
+    execFile(
+      TSX,
+      [MAIN, ...args],
+      {
+        cwd: dir,
+        env: { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_CONNECT_TIMEOUT_MS: '2000', ...env },
+        timeout: 60_000,
+      },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rollout-cli-'));
+  writeFileSync(
+    join(dir, 'good.ndjson'),
+    '{"id":"a","url":"http://127.0.0.1:9/a"}\n{"id":"b","url":"http://127.0.0.1:9/b"}\n',
+  );
+  writeFileSync(
+    join(dir, 'bad.ndjson'),
+    '{"id":"a","url":"http://127.0.0.1:9/a"}\n{"id":"b","url":"ftp://x"}\n{"id":"a","url":"http://127.0.0.1:9/c"}\n',
+  );
+  writeFileSync(join(dir, 'fw.bin'), Buffer.alloc(1024, 7));
+  mkdirSync(join(dir, 'folder'));
+  listener = createServer((socket) => {
+    connections += 1;
+    socket.destroy();
+  });
+  await new Promise<void>((ready) => listener.listen(0, '127.0.0.1', ready));
+  address = `127.0.0.1:${(listener.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((closed) => listener.close(closed));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+// Each case is a separate process; run them side by side.
+describe.concurrent('rollout start without Temporal', () => {
+  it.for<[string, string[], RegExp]>([
+    [
+      'an invalid fleet file (its problems as the parser lists them)',
+      ['--fleet', 'bad.ndjson', '--artifact', 'fw.bin'],
+      /^invalid fleet file bad\.ndjson \(2 problems\):\nbad\.ndjson:2: .*http or https.*\nbad\.ndjson:3: .*duplicate/,
+    ],
+    [
+      'a missing fleet file',
+      ['--fleet', 'missing.ndjson', '--artifact', 'fw.bin'],
+      /^rollout start: --fleet missing\.ndjson: cannot read \(ENOENT\)/,
+    ],
+    [
+      'a missing artifact',
+      ['--fleet', 'good.ndjson', '--artifact', 'missing.bin'],
+      /^rollout start: --artifact missing\.bin: cannot read \(ENOENT\)/,
+    ],
+    [
+      'an artifact that is a directory',
+      ['--fleet', 'good.ndjson', '--artifact', 'folder'],
+      /^rollout start: --artifact folder: is a directory/,
+    ],
+    [
+      'a bad flag value',
+      ['--fleet', 'good.ndjson', '--artifact', 'fw.bin', '--max-in-flight', 'x'],
+      /^rollout start: --max-in-flight: must be a whole number from 1 to 10000 \(got "x"\)\n$/,
+    ],
+    [
+      'a duration without a unit',
+      ['--fleet', 'good.ndjson', '--artifact', 'fw.bin', '--attempt-timeout', '30'],
+      /^rollout start: --attempt-timeout: needs a unit/,
+    ],
+    [
+      'the --rate flag, which a later version adds',
+      ['--fleet', 'good.ndjson', '--artifact', 'fw.bin', '--rate', '10/s'],
+      /^rollout start: --rate: unknown flag/,
+    ],
+    ['no --fleet', ['--artifact', 'fw.bin'], /^rollout start: --fleet: required/],
+  ])('exits 1 on %s, before connecting', async ([, args, expected], { expect }) => {
+    const run = await rollout(['start', ...args]);
+    expect(run.stderr).toMatch(expected);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    // No case connects, so whichever finishes first, none may have.
+    expect(connections).toBe(0);
+  });
+
+  it('checks flags before it reads the fleet', async () => {
+    const run = await rollout([
+      'start',
+      '--fleet',
+      'missing.ndjson',
+      '--artifact',
+      'fw.bin',
+      '--batch-size',
+      '0',
+    ]);
+    expect(run.stderr).toBe('rollout start: --batch-size: must be a whole number from 1 to 1000 (got "0")\n');
+    expect(run.code).toBe(1);
+  });
+
+  it('names TEMPORAL_ADDRESS and `npm run server` when Temporal cannot be reached', async () => {
+    const closed = createServer();
+    await new Promise<void>((ready) => closed.listen(0, '127.0.0.1', ready));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((done) => closed.close(done));
+    const run = await rollout(['start', '--fleet', 'good.ndjson', '--artifact', 'fw.bin'], {
+      TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+      TEMPORAL_CONNECT_TIMEOUT_MS: '500',
+    });
+    expect(run.stderr).toMatch(
+      /^rollout start: cannot reach Temporal at 127\.0\.0\.1:\d+ \(TEMPORAL_ADDRESS\).*npm run server/,
+    );
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+  });
+
+  it('names a bad environment variable', async () => {
+    const run = await rollout(['start', '--fleet', 'good.ndjson', '--artifact', 'fw.bin'], {
+      TEMPORAL_ADDRESS: 'nowhere',
+    });
+    expect(run.stderr).toMatch(/^rollout start: TEMPORAL_ADDRESS="nowhere": must be host:port/);
+    expect(run.code).toBe(1);
+  });
+});
+
+describe.concurrent('rollout usage', () => {
+  it('lists every command and the start flags with their defaults', async () => {
+    const run = await rollout(['help']);
+    expect(run.code).toBe(0);
+    for (const text of [
+      'start',
+      'status',
+      'cancel',
+      'list',
+      'results',
+      '--max-in-flight N',
+      '[100]',
+      '[30s]',
+    ]) {
+      expect(run.stdout).toContain(text);
+    }
+  });
+
+  it('exits 1 with the usage on an unknown command', async () => {
+    const run = await rollout(['deploy']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('Usage:');
+    expect(run.stderr).toContain('rollout: unknown command "deploy"');
+  });
+
+  it('exits 1 on an unknown rollout id format error without a stack trace', async () => {
+    const run = await rollout(['status']);
+    expect(run.stderr).toBe('rollout status: missing ID — usage: rollout status ID\n');
+    expect(run.code).toBe(1);
+  });
+});
