@@ -26,13 +26,31 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'path', 'http', 'https', 'crypto', 'os', 'child_process'], message: 'Workflows must be deterministic: no Node built-ins.' },
-            { group: ['undici', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'Workflows must not do I/O.' },
-            { group: ['../activities/*', '../activities'], allowTypeImports: true, message: 'Import activities as types only.' },
+            {
+              group: ['node:*', 'fs', 'path', 'http', 'https', 'crypto', 'os', 'child_process'],
+              message: 'Workflows must be deterministic: no Node built-ins.',
+            },
+            {
+              group: ['undici', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'],
+              message: 'Workflows must not do I/O.',
+            },
+            {
+              group: ['../activities/*', '../activities'],
+              allowTypeImports: true,
+              message: 'Import activities as types only.',
+            },
           ],
         },
       ],
-      'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'Use workflow time (Date.now() is replaced by the sandbox; prefer explicit workflow clock).' }],
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'Date',
+          property: 'now',
+          message:
+            'Use workflow time (Date.now() is replaced by the sandbox; prefer explicit workflow clock).',
+        },
+      ],
     },
   },
 );

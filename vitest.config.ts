@@ -2,7 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'simulator/**/*.test.ts', 'workflows/**/*.test.ts', 'activities/**/*.test.ts', 'client/**/*.test.ts'],
+    include: [
+      'test/**/*.test.ts',
+      'simulator/**/*.test.ts',
+      'workflows/**/*.test.ts',
+      'activities/**/*.test.ts',
+      'client/**/*.test.ts',
+    ],
     globalSetup: ['test/setup/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,

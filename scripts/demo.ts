@@ -41,8 +41,10 @@ function options(): { devices: number; mix: string; artifactKib: number } {
   }
   const devices = Number(values.devices);
   const artifactKib = Number(values['artifact-kib']);
-  if (!Number.isInteger(devices) || devices < 1) throw new Error(`--devices: must be a whole number ≥ 1 (got ${values.devices})`);
-  if (!Number.isInteger(artifactKib) || artifactKib < 0) throw new Error(`--artifact-kib: must be a whole number ≥ 0`);
+  if (!Number.isInteger(devices) || devices < 1)
+    throw new Error(`--devices: must be a whole number ≥ 1 (got ${values.devices})`);
+  if (!Number.isInteger(artifactKib) || artifactKib < 0)
+    throw new Error(`--artifact-kib: must be a whole number ≥ 0`);
   return { devices, mix: values.mix, artifactKib };
 }
 
@@ -83,7 +85,18 @@ async function main(): Promise<void> {
   const { worker, run: runWorker } = await createRolloutWorker(connection, config);
   const workerDone = runWorker();
   const started = Date.now();
-  const code = await run('npm', ['run', '--silent', 'rollout', '--', 'start', '--fleet', fleet, '--artifact', artifact, '--wait']);
+  const code = await run('npm', [
+    'run',
+    '--silent',
+    'rollout',
+    '--',
+    'start',
+    '--fleet',
+    fleet,
+    '--artifact',
+    artifact,
+    '--wait',
+  ]);
   const seconds = (Date.now() - started) / 1000;
   const stats = sim.stats();
 

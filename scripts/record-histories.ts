@@ -37,7 +37,12 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'completed',
     devices: 30,
-    behavior: (_id, i) => (i === 4 ? { failure: { mode: 'status', status: 503, firstAttempts: 1 } } : i === 7 ? { failure: { mode: 'status', status: 404 } } : {}),
+    behavior: (_id, i) =>
+      i === 4
+        ? { failure: { mode: 'status', status: 503, firstAttempts: 1 } }
+        : i === 7
+          ? { failure: { mode: 'status', status: 404 } }
+          : {},
     settings: { batchSize: 10, maxInFlight: 8, initialIntervalMs: 200 },
   },
   {
@@ -72,7 +77,11 @@ async function record(client: Client, dataDir: string, scenario: Scenario): Prom
       args: [
         {
           fleet: { path: fleet, sha256: await sha256File(fleet, 'hex') },
-          artifact: { path: artifact, sha256: await sha256File(artifact, 'base64'), size: Buffer.byteLength(`artifact for ${scenario.name}`) },
+          artifact: {
+            path: artifact,
+            sha256: await sha256File(artifact, 'base64'),
+            size: Buffer.byteLength(`artifact for ${scenario.name}`),
+          },
           settings: withDefaults(scenario.settings),
         },
       ],

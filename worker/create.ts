@@ -14,7 +14,7 @@ import type { WorkerConfig } from './config.js';
 export interface RolloutWorker {
   worker: Worker;
   /** Runs until shutdown, then closes the HTTP dispatcher. */
-  run(): Promise<void>;
+  run: () => Promise<void>;
 }
 
 /** Entry point of the workflow bundle: the TypeScript source, or its compiled twin under dist/. */
@@ -48,7 +48,7 @@ export async function createRolloutWorker(
   });
   return {
     worker,
-    async run() {
+    run: async () => {
       try {
         await worker.run();
       } finally {

@@ -13,7 +13,11 @@ async function main(): Promise<void> {
   const { address, tls, apiKey } = config.temporal;
   let connection: NativeConnection;
   try {
-    connection = await NativeConnection.connect({ address, ...(tls ? { tls } : {}), ...(apiKey ? { apiKey } : {}) });
+    connection = await NativeConnection.connect({
+      address,
+      ...(tls ? { tls } : {}),
+      ...(apiKey ? { apiKey } : {}),
+    });
   } catch (err) {
     throw new Error(
       `cannot reach Temporal at TEMPORAL_ADDRESS=${address} (${(err as Error).message}); ` +
@@ -33,6 +37,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof ConfigError ? err.message : `worker: ${(err as Error).message ?? String(err)}`);
+  console.error(
+    err instanceof ConfigError ? err.message : `worker: ${(err as Error).message ?? String(err)}`,
+  );
   process.exit(1);
 });

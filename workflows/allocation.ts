@@ -99,7 +99,8 @@ function toAllocation(working: Working[]): Allocation {
   for (const w of working) {
     const grant = { slots: w.slots, permits: w.permits };
     if (!w.original) starts.push(grant);
-    else if (w.original.slots !== grant.slots || w.original.permits !== grant.permits) grants.set(w.batch, grant);
+    else if (w.original.slots !== grant.slots || w.original.permits !== grant.permits)
+      grants.set(w.batch, grant);
   }
   return { grants, starts };
 }

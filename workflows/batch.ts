@@ -23,7 +23,11 @@ import {
   sleep,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
-import { FailureType, PERMANENT_FAILURE_TYPES, ROLLOUT_FATAL_FAILURE_TYPES } from '../shared/failure-types.js';
+import {
+  FailureType,
+  PERMANENT_FAILURE_TYPES,
+  ROLLOUT_FATAL_FAILURE_TYPES,
+} from '../shared/failure-types.js';
 import type { DeviceTarget } from '../shared/types.js';
 import type {
   BatchControl,
@@ -195,7 +199,12 @@ class BatchRun {
       ...(failure.status === undefined ? {} : { status: failure.status }),
     };
     if (this.samples.length < MAX_SAMPLES_PER_BATCH) {
-      this.samples.push({ deviceId: device.id, errorType: failure.errorType, message, attempts: failure.attempts });
+      this.samples.push({
+        deviceId: device.id,
+        errorType: failure.errorType,
+        message,
+        attempts: failure.attempts,
+      });
     }
     if (ROLLOUT_FATAL_FAILURE_TYPES.includes(failure.errorType as FailureType) && !this.fatal) {
       // The artifact itself is wrong: no other device should get it. Tell the rollout at once.
@@ -214,7 +223,8 @@ class BatchRun {
     const finished = this.succeeded + this.failed + this.aborted;
     if (finished === this.lastReported) return false;
     const remaining = this.devices.length - this.next;
-    const starved = remaining > 0 && this.inFlight < this.grant.slots && this.failed + this.inFlight >= this.grant.permits;
+    const starved =
+      remaining > 0 && this.inFlight < this.grant.slots && this.failed + this.inFlight >= this.grant.permits;
     const unused = this.grant.slots - (this.inFlight + remaining);
     return starved || unused >= Math.max(1, Math.floor(this.grant.slots / 4)) || this.fatal !== undefined;
   }
@@ -255,7 +265,9 @@ class BatchRun {
   }
 
   private result(): BatchResult {
-    const outcomes = this.outcomes.map(
+    // Array.from visits every slot (map would skip the holes of devices never started).
+    const outcomes = Array.from(
+      this.outcomes,
       (o, i): DeviceOutcome =>
         o ?? {
           deviceId: this.devices[i]?.id ?? `#${this.input.start + i}`,

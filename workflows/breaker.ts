@@ -27,7 +27,9 @@ export const UNLIMITED_PERMITS = 1_000_000_000;
 
 /** True when the breaker trips on these counts. */
 export function isTripped(counts: BreakerCounts, settings: BreakerSettings): boolean {
-  return counts.finished >= settings.minSamples && counts.failed > settings.failureThreshold * counts.finished;
+  return (
+    counts.finished >= settings.minSamples && counts.failed > settings.failureThreshold * counts.finished
+  );
 }
 
 /**

@@ -4,8 +4,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
-import type { ArtifactRef, DeviceTarget, FleetSource, FrozenFleet } from '../shared/types.js';
-import type { FailureType } from '../shared/failure-types.js';
+import type { ArtifactRef, FleetSource, FrozenFleet } from '../shared/types.js';
 import type { RolloutCarry } from './rollout-state.js';
 import type { RolloutSettings } from './settings.js';
 
@@ -48,7 +47,8 @@ export interface RolloutInput {
 /** A failed device, as shown in reports (a bounded sample). */
 export interface FailureSample {
   deviceId: string;
-  errorType: FailureType | string;
+  /** A `FailureType`, or `Error` for something unexpected. */
+  errorType: string;
   message: string;
   /** Attempts made, when known. */
   attempts: number | null;
@@ -185,4 +185,3 @@ export const SEARCH_ATTRIBUTE_TYPES: Readonly<Record<string, 'Keyword' | 'Int'>>
 export function batchWorkflowId(rolloutId: string, batch: number): string {
   return `${rolloutId}/batch-${batch}`;
 }
-

@@ -31,5 +31,9 @@ export function describeFailure(err: unknown): DescribedFailure {
       attempts: null,
     };
   }
-  return { errorType: 'Error', message: cause instanceof Error ? cause.message : String(cause), attempts: null };
+  return {
+    errorType: 'Error',
+    message: cause instanceof Error ? cause.message : String(cause),
+    attempts: null,
+  };
 }

@@ -40,9 +40,16 @@ export function buildProgress(
   };
 }
 
-export function buildReport(progress: RolloutProgress, state: RolloutCarry, input: RolloutInput, endedAt: Date): RolloutReport {
+export function buildReport(
+  progress: RolloutProgress,
+  state: RolloutCarry,
+  input: RolloutInput,
+  endedAt: Date,
+): RolloutReport {
   const breaker =
-    state.stop?.status === 'halted' ? { tripped: progress.breaker.tripped, reason: state.stop.reason } : progress.breaker;
+    state.stop?.status === 'halted'
+      ? { tripped: progress.breaker.tripped, reason: state.stop.reason }
+      : progress.breaker;
   return {
     ...progress,
     breaker,

@@ -100,7 +100,8 @@ class Rollout {
     else {
       const counts = totals(this.state);
       const breaker = { failed: counts.failed, finished: counts.succeeded + counts.failed };
-      if (isTripped(breaker, this.input.settings)) this.stop('halted', tripReason(breaker, this.input.settings));
+      if (isTripped(breaker, this.input.settings))
+        this.stop('halted', tripReason(breaker, this.input.settings));
     }
   }
 
@@ -248,13 +249,13 @@ class Rollout {
   }
 
   /** Keeps the Web UI current: details every time, search attributes when they move. */
-  private publish(): void {
+  private publish(final = false): void {
     const progress = this.progress();
     setCurrentDetails(detailsMarkdown(progress));
     const done = progress.succeeded + progress.failed + progress.aborted;
     const percent = progress.total === 0 ? 100 : Math.floor((100 * done) / progress.total);
     const key = `${progress.status}:${percent}`;
-    if (key === this.lastPublished) return;
+    if (key === this.lastPublished && !final) return;
     this.lastPublished = key;
     upsertSearchAttributes([
       { key: SearchAttribute.status, value: progress.status },
@@ -265,7 +266,7 @@ class Rollout {
 
   private finish(): RolloutReport {
     const report = buildReport(this.progress(), this.state, this.input, new Date());
-    this.publish();
+    this.publish(true);
     upsertMemo({ [REPORT_MEMO_KEY]: report });
     return report;
   }

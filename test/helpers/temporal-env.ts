@@ -88,7 +88,11 @@ export interface RolloutFixture {
 export async function prepareRollout(
   env: TestEnv,
   sim: DeviceSimulator,
-  options: { settings?: Partial<RolloutSettings>; artifact?: Buffer; priority?: (id: string, i: number) => number | undefined } = {},
+  options: {
+    settings?: Partial<RolloutSettings>;
+    artifact?: Buffer;
+    priority?: (id: string, i: number) => number | undefined;
+  } = {},
 ): Promise<RolloutFixture> {
   const dir = join(env.dataDir, `fixture-${counter++}`);
   mkdirSync(dir, { recursive: true });
@@ -105,7 +109,11 @@ export async function prepareRollout(
   return { fleetPath, artifactPath, input };
 }
 
-export async function startRollout(env: TestEnv, input: RolloutInput, id = `rollout-test-${counter++}-${Date.now()}`): Promise<WorkflowHandle> {
+export async function startRollout(
+  env: TestEnv,
+  input: RolloutInput,
+  id = `rollout-test-${counter++}-${Date.now()}`,
+): Promise<WorkflowHandle> {
   return await env.client.workflow.start('rolloutWorkflow', {
     taskQueue: env.taskQueue,
     workflowId: id,
@@ -139,7 +147,11 @@ export async function outcomeOf(handle: WorkflowHandle): Promise<Ending> {
 }
 
 /** Polls `predicate` every 50 ms until true or `timeoutMs` passes (then throws). */
-export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

@@ -14,7 +14,13 @@ const view = (over: Partial<BatchView> & Pick<BatchView, 'batch'>): BatchView =>
 
 describe('slot and permit allocation', () => {
   it('starts the first batch with every slot and the permits the breaker allows', () => {
-    const a = allocate({ active: [], pending: [500, 500], maxInFlight: 100, maxActiveBatches: 20, headroom: 4 });
+    const a = allocate({
+      active: [],
+      pending: [500, 500],
+      maxInFlight: 100,
+      maxActiveBatches: 20,
+      headroom: 4,
+    });
     expect(a.starts).toEqual([{ slots: 100, permits: 4 }]);
   });
 
@@ -43,7 +49,9 @@ describe('slot and permit allocation', () => {
   });
 
   it('sends no probe while a push is still in flight', () => {
-    const active = [view({ batch: 0, grant: { slots: 100, permits: 5 }, failed: 4, inFlight: 1, remaining: 480 })];
+    const active = [
+      view({ batch: 0, grant: { slots: 100, permits: 5 }, failed: 4, inFlight: 1, remaining: 480 }),
+    ];
     const a = allocate({ active, pending: [], maxInFlight: 100, maxActiveBatches: 20, headroom: 0 });
     expect(a.grants.size).toBe(0);
   });

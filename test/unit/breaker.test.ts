@@ -62,7 +62,9 @@ describe('circuit breaker', () => {
   });
 
   it('never limits a rollout whose threshold is 1', () => {
-    expect(failureHeadroom({ failed: 1e6, finished: 1e6 }, { failureThreshold: 1, minSamples: 1 })).toBeGreaterThan(1e8);
+    expect(
+      failureHeadroom({ failed: 1e6, finished: 1e6 }, { failureThreshold: 1, minSamples: 1 }),
+    ).toBeGreaterThan(1e8);
   });
 
   it('explains a trip with the ratio, the counts and the threshold', () => {

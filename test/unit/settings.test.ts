@@ -23,8 +23,16 @@ describe('rollout settings', () => {
     [{ maxInFlight: 2.5 }, 'maxInFlight', 'whole number'],
     [{ failureThreshold: 1.5 }, 'failureThreshold', 'ratio from 0 to 1'],
     [{ backoffCoefficient: 0.5 }, 'backoffCoefficient', 'from 1 to 100'],
-    [{ initialIntervalMs: 5000, maxIntervalMs: 1000 }, 'maxIntervalMs', 'must not be below the initial interval'],
-    [{ attemptTimeoutMs: 60_000, deviceTimeoutMs: 1000 }, 'deviceTimeoutMs', 'must not be below the attempt timeout'],
+    [
+      { initialIntervalMs: 5000, maxIntervalMs: 1000 },
+      'maxIntervalMs',
+      'must not be below the initial interval',
+    ],
+    [
+      { attemptTimeoutMs: 60_000, deviceTimeoutMs: 1000 },
+      'deviceTimeoutMs',
+      'must not be below the attempt timeout',
+    ],
   ])('rejects %j naming %s', (partial, setting, message) => {
     const problems = validateSettings(withDefaults(partial));
     expect(problems).toContainEqual({ setting, message: expect.stringContaining(message) as string });

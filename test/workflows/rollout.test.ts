@@ -22,7 +22,10 @@ afterAll(async () => {
   await env?.close();
 });
 
-async function simulator(devices: number, behavior?: (id: string, i: number) => DeviceBehavior): Promise<DeviceSimulator> {
+async function simulator(
+  devices: number,
+  behavior?: (id: string, i: number) => DeviceBehavior,
+): Promise<DeviceSimulator> {
   const sim = await DeviceSimulator.start({ devices, ...(behavior ? { behavior } : {}) });
   sims.push(sim);
   return sim;
@@ -41,7 +44,13 @@ describe('rolloutWorkflow', () => {
     const ending = await outcomeOf(await startRollout(env, input));
 
     expect(ending.status).toBe('completed');
-    expect(ending.report).toMatchObject({ total: 300, succeeded: 300, failed: 0, aborted: 0, notAttempted: 0 });
+    expect(ending.report).toMatchObject({
+      total: 300,
+      succeeded: 300,
+      failed: 0,
+      aborted: 0,
+      notAttempted: 0,
+    });
     const stats = sim.stats();
     expect(stats.devicesApplied).toBe(300);
     expect(stats.duplicates).toBe(0);
@@ -71,7 +80,9 @@ describe('rolloutWorkflow', () => {
   });
 
   it('fails a 404 device after exactly one attempt (permanent) and says why', async () => {
-    const sim = await simulator(25, (_id, i) => (i === 3 ? { failure: { mode: 'status', status: 404 } } : {}));
+    const sim = await simulator(25, (_id, i) =>
+      i === 3 ? { failure: { mode: 'status', status: 404 } } : {},
+    );
     const { input } = await prepareRollout(env, sim);
     const ending = await outcomeOf(await startRollout(env, input));
 
@@ -83,7 +94,9 @@ describe('rolloutWorkflow', () => {
   });
 
   it('waits at least the Retry-After of a 429 before the next attempt', async () => {
-    const sim = await simulator(1, () => ({ failure: { mode: 'retryAfter', status: 429, retryAfterS: 2, firstAttempts: 1 } }));
+    const sim = await simulator(1, () => ({
+      failure: { mode: 'retryAfter', status: 429, retryAfterS: 2, firstAttempts: 1 },
+    }));
     const { input } = await prepareRollout(env, sim, { settings: { initialIntervalMs: 100, minSamples: 1 } });
     const ending = await outcomeOf(await startRollout(env, input));
 
@@ -93,7 +106,9 @@ describe('rolloutWorkflow', () => {
   });
 
   it('halts when half the devices always fail, leaving devices not attempted', async () => {
-    const sim = await simulator(400, (_id, i) => (i % 2 === 0 ? { failure: { mode: 'status', status: 500 } } : {}));
+    const sim = await simulator(400, (_id, i) =>
+      i % 2 === 0 ? { failure: { mode: 'status', status: 500 } } : {},
+    );
     const { input } = await prepareRollout(env, sim, {
       settings: { maxAttempts: 2, initialIntervalMs: 50, batchSize: 100, maxInFlight: 50 },
     });
