@@ -10,6 +10,7 @@ export default defineConfig({
       'client/**/*.test.ts',
     ],
     globalSetup: ['test/setup/global-setup.ts'],
+    setupFiles: ['test/setup/quiet-runtime.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,
     pool: 'forks',
