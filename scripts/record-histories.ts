@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { sha256File } from '../shared/digest.js';
 import { REPO_ROOT } from '../shared/paths.js';
 import type { DeviceBehavior } from '../simulator/index.js';
@@ -98,6 +98,7 @@ async function record(client: Client, dataDir: string, scenario: Scenario): Prom
 }
 
 async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   mkdirSync(OUT, { recursive: true });
   const dataDir = mkdtempSync(join(tmpdir(), 'record-histories-'));
   const server = await startDevServer({ ui: false, searchAttributes: { ...SEARCH_ATTRIBUTE_TYPES } });

@@ -56,7 +56,7 @@ describe('slot and permit allocation', () => {
     expect(a.grants.size).toBe(0);
   });
 
-  it('never grants more slots than the in-flight cap, nor more permits than the headroom allows', () => {
+  it('never grants more slots than the in-flight cap, nor permits beyond the headroom but one idle probe', () => {
     const batch = fc.record({
       slots: fc.integer({ min: 0, max: 60 }),
       extraPermits: fc.integer({ min: 0, max: 60 }),
@@ -93,7 +93,9 @@ describe('slot and permit allocation', () => {
           expect(all.reduce((s, g) => s + g.slots, 0)).toBeLessThanOrEqual(maxInFlight);
           const failedOf = (i: number) => active[i]?.failed ?? 0;
           const newOutstanding = all.reduce((s, g, i) => s + g.permits - failedOf(i), 0);
-          expect(newOutstanding).toBeLessThanOrEqual(headroom);
+          // Beyond the headroom only by the single probe, and only when nothing is in flight.
+          const idle = active.every((b) => b.inFlight === 0);
+          expect(newOutstanding).toBeLessThanOrEqual(headroom + (idle ? 1 : 0));
           final.forEach((g, i) => expect(g.slots).toBeGreaterThanOrEqual(active[i]!.inFlight));
         },
       ),
