@@ -10,10 +10,10 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { DeviceSimulator, mixBehaviors } from '../simulator/index.js';
 import { REPO_ROOT } from '../shared/paths.js';
 import { loadWorkerConfig } from '../worker/config.js';
@@ -74,6 +74,17 @@ async function main(): Promise<void> {
 
   const dir = join(config.dataDir, 'demo');
   mkdirSync(dir, { recursive: true });
+  // The worker's log (one line per failed attempt, on purpose here) goes to a file, not over
+  // the client's live progress.
+  const workerLog = join(dir, 'worker.log');
+  Runtime.install({
+    logger: new DefaultLogger('INFO', (entry) =>
+      appendFileSync(
+        workerLog,
+        `${JSON.stringify({ level: entry.level, message: entry.message, ...entry.meta })}\n`,
+      ),
+    ),
+  });
   const sim = await DeviceSimulator.start({ devices: opts.devices, behavior: mixBehaviors(opts.mix, 7) });
   const fleet = join(dir, 'fleet.ndjson');
   const artifact = join(dir, 'firmware-v2.bin');
@@ -110,6 +121,7 @@ async function main(): Promise<void> {
       `demo: wall time ${seconds.toFixed(1)} s, ${(opts.devices / seconds).toFixed(0)} devices/s`,
       `demo: simulator saw ${stats.attempts} attempts, ${stats.devicesApplied} devices applied, ` +
         `${stats.duplicates} duplicate deliveries, at most ${stats.maxConcurrent} requests at once`,
+      `demo: worker log in ${workerLog}`,
       `demo: the dev server keeps running for the Web UI (http://localhost:8233); stop it with npm run server -- --stop`,
     ].join('\n'),
   );
