@@ -8,14 +8,12 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTemporalCli } from '../../scripts/lib/temporal-cli.js';
 import { REPO_ROOT } from '../../shared/paths.js';
-import type { DeviceBehavior } from '../../simulator/index.js';
-import { DeviceSimulator } from '../../simulator/index.js';
 import type { DeviceOutcome, RolloutReport } from '../../workflows/definitions.js';
+import type { DeviceSimulator } from '../../simulator/index.js';
 import type { TestEnv } from '../helpers/temporal-env.js';
 import { createTestEnv, prepareRollout, waitFor } from '../helpers/temporal-env.js';
 
 let env: TestEnv;
-const sims: DeviceSimulator[] = [];
 
 beforeAll(async () => {
   env = await createTestEnv('cli');
@@ -23,7 +21,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(sims.map((s) => s.close()));
   await env?.close();
 });
 
@@ -56,37 +53,23 @@ function rollout(args: string[]): Promise<CliRun> {
 
 const lastJson = <T>(stdout: string): T => JSON.parse(stdout.trim().split('\n').at(-1)!) as T;
 
-async function simulator(
-  devices: number,
-  behavior: (id: string, i: number) => DeviceBehavior,
-): Promise<DeviceSimulator> {
-  const sim = await DeviceSimulator.start({ devices, behavior });
-  sims.push(sim);
-  return sim;
+/** `start` with the fleet and artifact of a fresh fixture for `sim`, plus `flags`. */
+async function start(sim: DeviceSimulator, ...flags: string[]): Promise<CliRun> {
+  const { fleetPath, artifactPath } = await prepareRollout(env, sim);
+  return await rollout(['start', '--fleet', fleetPath, '--artifact', artifactPath, ...flags]);
 }
 
 describe('rollout CLI', () => {
   it('runs a mixed fleet to completion with --wait --json and lists every device in results', async () => {
     // 40 devices: 0–3 flaky (two 503s), 4–5 permanent 404, 6 answers 429 Retry-After: 2 once.
-    const sim = await simulator(40, (_id, i) => {
+    const sim = await env.simulator(40, (_id, i) => {
       if (i < 4) return { failure: { mode: 'status', status: 503, firstAttempts: 2 } };
       if (i < 6) return { failure: { mode: 'status', status: 404 } };
       if (i === 6) return { failure: { mode: 'retryAfter', status: 429, retryAfterS: 2, firstAttempts: 1 } };
       return {};
     });
-    const { fleetPath, artifactPath } = await prepareRollout(env, sim);
     const id = `cli-mixed-${Date.now()}`;
-    const run = await rollout([
-      'start',
-      '--fleet',
-      fleetPath,
-      '--artifact',
-      artifactPath,
-      '--id',
-      id,
-      '--wait',
-      '--json',
-    ]);
+    const run = await start(sim, '--id', id, '--wait', '--json');
 
     expect(run.code, run.stderr).toBe(0);
     const report = lastJson<RolloutReport>(run.stdout);
@@ -124,25 +107,10 @@ describe('rollout CLI', () => {
   });
 
   it('exits 2 with a halted report when the breaker trips', async () => {
-    const sim = await simulator(200, (_id, i) =>
+    const sim = await env.simulator(200, (_id, i) =>
       i % 2 === 0 ? { failure: { mode: 'status', status: 500 } } : {},
     );
-    const { fleetPath, artifactPath } = await prepareRollout(env, sim);
-    const run = await rollout([
-      'start',
-      ...[
-        '--fleet',
-        fleetPath,
-        '--artifact',
-        artifactPath,
-        '--max-attempts',
-        '2',
-        '--initial-interval',
-        '50ms',
-      ],
-      '--wait',
-      '--json',
-    ]);
+    const run = await start(sim, '--max-attempts', '2', '--initial-interval', '50ms', '--wait', '--json');
 
     expect(run.code, run.stderr).toBe(2);
     const report = lastJson<RolloutReport>(run.stdout);
@@ -151,10 +119,9 @@ describe('rollout CLI', () => {
   });
 
   it('stops pushing after `temporal workflow cancel` and reports the rollout cancelled', async () => {
-    const sim = await simulator(300, () => ({ latencyMs: 200 }));
-    const { fleetPath, artifactPath } = await prepareRollout(env, sim);
+    const sim = await env.simulator(300, () => ({ latencyMs: 200 }));
     const id = `cli-cancel-${Date.now()}`;
-    const started = await rollout(['start', '--fleet', fleetPath, '--artifact', artifactPath, '--id', id]);
+    const started = await start(sim, '--id', id);
     expect(started.code, started.stderr).toBe(0);
     expect(started.stdout.trim()).toBe(id);
     await waitFor(() => sim.stats().applied >= 10, 30_000, 'pushes to start');

@@ -17,7 +17,8 @@ import { createRolloutWorker } from '../../worker/create.js';
 import type { RolloutInput, RolloutReport, RolloutSettings } from '../../workflows/definitions.js';
 import { REPORT_MEMO_KEY } from '../../workflows/definitions.js';
 import { withDefaults } from '../../workflows/settings.js';
-import type { DeviceSimulator } from '../../simulator/index.js';
+import type { DeviceBehavior } from '../../simulator/index.js';
+import { DeviceSimulator } from '../../simulator/index.js';
 
 export interface TestEnv {
   address: string;
@@ -27,6 +28,8 @@ export interface TestEnv {
   workerConfig: WorkerConfig;
   /** Starts an in-process worker; stop it with the returned function. */
   startWorker(identity?: string): Promise<() => Promise<void>>;
+  /** Starts a simulated fleet, closed with the environment. */
+  simulator(devices: number, behavior?: (id: string, i: number) => DeviceBehavior): Promise<DeviceSimulator>;
   close(): Promise<void>;
 }
 
@@ -50,6 +53,7 @@ export async function createTestEnv(name: string): Promise<TestEnv> {
     shutdownGraceMs: 1_000,
   };
   const stops: Array<() => Promise<void>> = [];
+  const simulators: DeviceSimulator[] = [];
   return {
     address,
     client,
@@ -69,8 +73,14 @@ export async function createTestEnv(name: string): Promise<TestEnv> {
       stops.push(stop);
       return stop;
     },
+    async simulator(devices, behavior) {
+      const sim = await DeviceSimulator.start({ devices, ...(behavior ? { behavior } : {}) });
+      simulators.push(sim);
+      return sim;
+    },
     async close() {
       await Promise.all(stops.map((stop) => stop()));
+      await Promise.all(simulators.map((sim) => sim.close()));
       await native.close();
       await connection.close();
       rmSync(dataDir, { recursive: true, force: true });

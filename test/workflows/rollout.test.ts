@@ -3,14 +3,12 @@
  * fleet. Intervals are scaled down where only ratios matter.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeviceSimulator } from '../../simulator/index.js';
-import type { DeviceBehavior } from '../../simulator/index.js';
 import { progressQuery } from '../../workflows/definitions.js';
+import type { DeviceSimulator } from '../../simulator/index.js';
 import type { TestEnv } from '../helpers/temporal-env.js';
 import { createTestEnv, outcomeOf, prepareRollout, startRollout, waitFor } from '../helpers/temporal-env.js';
 
 let env: TestEnv;
-const sims: DeviceSimulator[] = [];
 
 beforeAll(async () => {
   env = await createTestEnv('rollout');
@@ -18,18 +16,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(sims.map((s) => s.close()));
   await env?.close();
 });
-
-async function simulator(
-  devices: number,
-  behavior?: (id: string, i: number) => DeviceBehavior,
-): Promise<DeviceSimulator> {
-  const sim = await DeviceSimulator.start({ devices, ...(behavior ? { behavior } : {}) });
-  sims.push(sim);
-  return sim;
-}
 
 /** Gaps in seconds between consecutive attempts of one device. */
 function gaps(sim: DeviceSimulator, id: string): number[] {
@@ -39,7 +27,7 @@ function gaps(sim: DeviceSimulator, id: string): number[] {
 
 describe('rolloutWorkflow', () => {
   it('pushes every device exactly once within the in-flight cap, batches overlapping', async () => {
-    const sim = await simulator(300, (_id, i) => ({ latencyMs: i === 99 ? 3000 : [5, 30] }));
+    const sim = await env.simulator(300, (_id, i) => ({ latencyMs: i === 99 ? 3000 : [5, 30] }));
     const { input } = await prepareRollout(env, sim, { settings: { batchSize: 100, maxInFlight: 20 } });
     const ending = await outcomeOf(await startRollout(env, input));
 
@@ -62,7 +50,7 @@ describe('rolloutWorkflow', () => {
   });
 
   it('retries flaky devices with ~1 s then ~2 s between attempts until they succeed', async () => {
-    const sim = await simulator(30, (_id, i) =>
+    const sim = await env.simulator(30, (_id, i) =>
       i < 5 ? { failure: { mode: 'status', status: 503, firstAttempts: 2 } } : {},
     );
     const { input } = await prepareRollout(env, sim);
@@ -80,7 +68,7 @@ describe('rolloutWorkflow', () => {
   });
 
   it('fails a 404 device after exactly one attempt (permanent) and says why', async () => {
-    const sim = await simulator(25, (_id, i) =>
+    const sim = await env.simulator(25, (_id, i) =>
       i === 3 ? { failure: { mode: 'status', status: 404 } } : {},
     );
     const { input } = await prepareRollout(env, sim);
@@ -94,7 +82,7 @@ describe('rolloutWorkflow', () => {
   });
 
   it('waits at least the Retry-After of a 429 before the next attempt', async () => {
-    const sim = await simulator(1, () => ({
+    const sim = await env.simulator(1, () => ({
       failure: { mode: 'retryAfter', status: 429, retryAfterS: 2, firstAttempts: 1 },
     }));
     const { input } = await prepareRollout(env, sim, { settings: { initialIntervalMs: 100, minSamples: 1 } });
@@ -106,7 +94,7 @@ describe('rolloutWorkflow', () => {
   });
 
   it('halts when half the devices always fail, leaving devices not attempted', async () => {
-    const sim = await simulator(400, (_id, i) =>
+    const sim = await env.simulator(400, (_id, i) =>
       i % 2 === 0 ? { failure: { mode: 'status', status: 500 } } : {},
     );
     const { input } = await prepareRollout(env, sim, {
@@ -129,7 +117,7 @@ describe('rolloutWorkflow', () => {
   });
 
   it('stops new pushes and aborts those in flight when cancelled', async () => {
-    const sim = await simulator(200, () => ({ latencyMs: 400 }));
+    const sim = await env.simulator(200, () => ({ latencyMs: 400 }));
     const { input } = await prepareRollout(env, sim, { settings: { maxInFlight: 10, batchSize: 50 } });
     const handle = await startRollout(env, input);
     await waitFor(() => sim.stats().applied >= 20, 30_000, '20 devices applied');
@@ -149,7 +137,7 @@ describe('rolloutWorkflow', () => {
   });
 
   it('answers the progress query while running', async () => {
-    const sim = await simulator(60, () => ({ latencyMs: 300 }));
+    const sim = await env.simulator(60, () => ({ latencyMs: 300 }));
     const { input } = await prepareRollout(env, sim, { settings: { maxInFlight: 5 } });
     const handle = await startRollout(env, input);
     await waitFor(() => sim.stats().applied >= 5, 30_000, 'first devices applied');
