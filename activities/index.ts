@@ -4,7 +4,8 @@
  */
 import type { Dispatcher } from 'undici';
 import { createFleetActivities } from './fleet.js';
-import { createPushUpdate } from './push.js';
+import { createPushGroup } from './push-group.js';
+import { createPushUpdate, DEFAULT_HEARTBEAT_INTERVAL_MS } from './push.js';
 
 /** What the activities need from the worker. */
 export interface ActivityDeps {
@@ -16,7 +17,7 @@ export interface ActivityDeps {
   heartbeatIntervalMs?: number;
 }
 
-/** `pushUpdate`, `freezeFleet` and `loadDevices`, bound to `deps`. */
+/** `pushUpdate`, `pushGroup` (the fast path), `freezeFleet` and `loadDevices`, bound to `deps`. */
 export function createActivities(deps: ActivityDeps) {
   const { freezeFleet, loadDevices } = createFleetActivities({ dataDir: deps.dataDir });
   const pushUpdate = createPushUpdate(
@@ -24,7 +25,12 @@ export function createActivities(deps: ActivityDeps) {
       ? { dispatcher: deps.dispatcher }
       : { dispatcher: deps.dispatcher, heartbeatIntervalMs: deps.heartbeatIntervalMs },
   );
-  return { pushUpdate, freezeFleet, loadDevices };
+  const pushGroup = createPushGroup({
+    dispatcher: deps.dispatcher,
+    // A group starts new pushes until it hears of a cancellation: let it hear within 0.2 s.
+    heartbeatIntervalMs: Math.min(200, deps.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS),
+  });
+  return { pushUpdate, pushGroup, freezeFleet, loadDevices };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

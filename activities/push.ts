@@ -1,7 +1,8 @@
 /**
  * The push activity: one attempt to POST the artifact to one device. Temporal's retry policy
- * makes the attempts; this code makes one, streams the artifact through a digest check, and
- * turns the outcome into a result or an ApplicationFailure typed from the failure table.
+ * makes the attempts; this code makes one (`attemptPush`, shared with the group fast path),
+ * streams the artifact through a digest check, and turns the outcome into a result or an
+ * ApplicationFailure typed from the failure table.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
@@ -40,14 +41,14 @@ const READ_CHUNK = 64 * 1024; // 64 KiB: memory per push in flight
 const ENGINE_HEADERS = new Set(['content-type', 'content-length', 'content-digest', 'idempotency-key']);
 
 /** A failure of one attempt, before it becomes an ApplicationFailure. */
-interface AttemptFailure extends Classification {
+export interface AttemptFailure extends Classification {
   status?: number;
   nextRetryDelayMs?: number;
   cause?: unknown;
 }
 
 /** Carries an `AttemptFailure` up to where the device and attempt are known. */
-class PushAttemptError extends Error {
+export class PushAttemptError extends Error {
   constructor(readonly failure: AttemptFailure) {
     super(failure.message);
   }
@@ -63,34 +64,48 @@ export function createPushUpdate(deps: PushDeps): (input: PushInput) => Promise<
    */
   return async function pushUpdate(input: PushInput): Promise<PushResult> {
     const ctx = Context.current();
-    const attempt = ctx.info.attempt;
+    const attempt = ctx.info.attempt + (input.attemptOffset ?? 0);
+    let bytesSent = (): number => 0;
+    const timer = setInterval(() => ctx.heartbeat({ bytesSent: bytesSent() }), heartbeatIntervalMs);
     try {
-      const token = input.device.token === undefined ? undefined : await resolveToken(input.device.token);
-      const file = await openArtifact(input);
-      return await send(deps.dispatcher, input, file, token, heartbeatIntervalMs);
+      const sent = await attemptPush(
+        deps.dispatcher,
+        input,
+        ctx.cancellationSignal,
+        (bytes) => (bytesSent = bytes),
+      );
+      return { ...sent, attempt };
     } catch (err) {
       if (ctx.cancellationSignal.aborted) throw cancellation(ctx.cancellationSignal.reason);
       if (err instanceof PushAttemptError) throw toApplicationFailure(input.device, attempt, err.failure);
       throw err;
+    } finally {
+      clearInterval(timer);
     }
   };
 }
 
-async function send(
+/** What one successful attempt sent. */
+export type SentPush = Omit<PushResult, 'attempt'>;
+
+/**
+ * One attempt to POST the artifact to `input.device`, aborted when `cancel` fires or the
+ * attempt timeout passes; `observe` receives a reader of the bytes sent so far. Resolves on a 2xx answer; rejects with a `PushAttemptError` that
+ * classifies every other outcome (or with the abort when `cancel` fired).
+ */
+export async function attemptPush(
   dispatcher: Dispatcher,
   input: PushInput,
-  file: FileHandle,
-  token: string | undefined,
-  heartbeatIntervalMs: number,
-): Promise<PushResult> {
-  const ctx = Context.current();
+  cancel: AbortSignal,
+  observe?: (bytesSent: () => number) => void,
+): Promise<SentPush> {
+  const token = input.device.token === undefined ? undefined : await resolveToken(input.device.token);
+  const file = await openArtifact(input);
   const { attemptTimeoutMs } = input;
   const body = artifactBody(file, input.artifact);
+  observe?.(() => body.verifier.bytesOut);
   const timeout = AbortSignal.timeout(attemptTimeoutMs);
-  const signal = AbortSignal.any([ctx.cancellationSignal, timeout]);
-  const beat = (): void => ctx.heartbeat({ bytesSent: body.verifier.bytesOut });
-  beat();
-  const timer = setInterval(beat, heartbeatIntervalMs);
+  const signal = AbortSignal.any([cancel, timeout]);
   const started = performance.now();
   try {
     const res = await request(input.device.url, {
@@ -107,12 +122,10 @@ async function send(
     await res.body.dump({ limit: RESPONSE_BODY_LIMIT, signal });
     const { mismatch, bytesOut } = body.verifier;
     if (mismatch !== undefined) throw artifactChanged(input, mismatch.message);
-    const durationMs = Math.round(performance.now() - started);
-    return { status: res.statusCode, attempt: ctx.info.attempt, bytes: bytesOut, durationMs };
+    return { status: res.statusCode, bytes: bytesOut, durationMs: Math.round(performance.now() - started) };
   } catch (err) {
     throw err instanceof PushAttemptError ? err : attemptError(err, input, body, timeout);
   } finally {
-    clearInterval(timer);
     body.destroy();
   }
 }
@@ -259,7 +272,7 @@ function attemptFailure(type: FailureType, message: string, nonRetryable = false
   return new PushAttemptError({ type, message, nonRetryable });
 }
 
-function toApplicationFailure(
+export function toApplicationFailure(
   device: DeviceTarget,
   attempt: number,
   failure: AttemptFailure,
@@ -277,7 +290,7 @@ function toApplicationFailure(
   return ApplicationFailure.create(options);
 }
 
-function cancellation(reason: unknown): Error {
+export function cancellation(reason: unknown): Error {
   return reason instanceof Error
     ? reason
     : new CancelledFailure(typeof reason === 'string' ? reason : 'CANCELLED');

@@ -4,8 +4,8 @@
  * Ranges are not repeated here: `validateSettings` is the one judge, so the CLI, the workflow
  * and later live changes accept exactly the same values.
  */
-import type { RolloutSettings } from '../workflows/settings.js';
-import { DEFAULT_SETTINGS, validateSettings } from '../workflows/settings.js';
+import type { NumericSetting, RolloutSettings } from '../workflows/settings.js';
+import { DEFAULT_SETTINGS, PushMode, validateSettings } from '../workflows/settings.js';
 import type { FlagProblem } from './args.js';
 import {
   durationHint,
@@ -33,7 +33,7 @@ export type FlagKind = (typeof FlagKind)[keyof typeof FlagKind];
 export interface SettingFlag {
   /** Flag name without dashes. */
   name: string;
-  setting: keyof RolloutSettings;
+  setting: NumericSetting;
   kind: FlagKind;
   /** One line for the usage text. */
   help: string;
@@ -121,9 +121,21 @@ export function settingsFromFlags(values: FlagValues): {
   }
   const reported = new Set(unparsable);
   for (const problem of validateSettings(settings)) {
+    if (problem.setting === 'mode') continue; // reported below with the flag's own words
     if (reported.has(problem.setting)) continue;
     reported.add(problem.setting);
     problems.push(toFlagProblem(problem.setting, problem.message, values));
+  }
+  const mode = values['mode'];
+  if (typeof mode === 'string') {
+    if ((Object.values(PushMode) as string[]).includes(mode)) settings.mode = mode as PushMode;
+    else {
+      reported.add('mode');
+      problems.push({
+        flag: '--mode',
+        message: `must be ${Object.values(PushMode).join(' or ')} (got ${JSON.stringify(mode)})`,
+      });
+    }
   }
   const order = (p: FlagProblem): number => SETTING_FLAGS.findIndex((f) => `--${f.name}` === p.flag);
   return { settings, problems: problems.sort((a, b) => order(a) - order(b)) };
@@ -156,7 +168,7 @@ export function toFlagProblem(
   values: FlagValues,
 ): FlagProblem {
   const flag = SETTING_FLAGS.find((f) => f.setting === setting);
-  if (flag === undefined) return { flag: setting, message };
+  if (flag === undefined) return { flag: `--${setting}`, message };
   const raw = values[flag.name];
   let text = message;
   if (flag.kind === FlagKind.Duration) {
@@ -168,7 +180,7 @@ export function toFlagProblem(
   }
   if (typeof raw === 'string') text = `${stripGot(text)} (got ${JSON.stringify(raw)})`;
   else
-    text = `${text} — the default is ${formatSetting(flag, DEFAULT_SETTINGS[setting])}; set --${flag.name}`;
+    text = `${text} — the default is ${formatSetting(flag, DEFAULT_SETTINGS[flag.setting])}; set --${flag.name}`;
   return { flag: `--${flag.name}`, message: text };
 }
 

@@ -18,6 +18,7 @@ const startFlags = (): Array<readonly [string, string]> => [
   ['--fleet FILE', 'the devices: NDJSON, a JSON array, or CSV with an id,url header (required)'],
   ['--artifact FILE', 'the file every device receives (required)'],
   ['--id ID', 'rollout id = Temporal workflow id, never reused [rollout-YYYYMMDD-HHMMSS-xxxx]'],
+  ['--mode MODE', 'per-device (an activity a device) or fast (grouped first attempts) [per-device]'],
   ...SETTING_FLAGS.map(
     (f) =>
       [

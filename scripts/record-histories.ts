@@ -46,6 +46,17 @@ const SCENARIOS: Scenario[] = [
     settings: { batchSize: 10, maxInFlight: 8, initialIntervalMs: 200 },
   },
   {
+    name: 'fast',
+    devices: 40,
+    behavior: (_id, i) =>
+      i === 4
+        ? { failure: { mode: 'status', status: 503, firstAttempts: 2 } }
+        : i === 7
+          ? { failure: { mode: 'status', status: 404 } }
+          : {},
+    settings: { mode: 'fast', batchSize: 20, maxInFlight: 8, initialIntervalMs: 200 },
+  },
+  {
     name: 'halted',
     devices: 60,
     behavior: (_id, i) => (i % 2 === 0 ? { failure: { mode: 'status', status: 500 } } : {}),

@@ -56,6 +56,11 @@ export interface PushInput {
   artifact: ArtifactRef;
   /** Connect + headers + body of one attempt, in ms. */
   attemptTimeoutMs: number;
+  /**
+   * Attempts already made elsewhere (the fast path's first attempt), added to Temporal's
+   * attempt number in results and failure details.
+   */
+  attemptOffset?: number;
 }
 
 /** A successful push. */

@@ -40,9 +40,10 @@ export async function createRolloutWorker(
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities({ dispatcher, dataDir: config.dataDir }),
     maxConcurrentActivityTaskExecutions: config.maxActivities,
-    // Heartbeats carry cancellation to a push: send them at least every second.
-    maxHeartbeatThrottleInterval: '1s',
-    defaultHeartbeatThrottleInterval: '1s',
+    // Heartbeats carry cancellation to a push: let them through every 0.2 s (a per-device
+    // push heartbeats every second, a group push every 0.2 s).
+    maxHeartbeatThrottleInterval: '200ms',
+    defaultHeartbeatThrottleInterval: '200ms',
     shutdownGraceTime: config.shutdownGraceMs,
     ...(options.identity ? { identity: options.identity } : {}),
   });

@@ -1,80 +1,42 @@
 /**
- * `batchWorkflow` pushes one slice of the frozen fleet, one activity per device, within the
- * slots and failure permits its rollout grants (see allocation.ts and breaker.ts).
+ * `batchWorkflow` pushes one slice of the frozen fleet within the slots and failure permits its
+ * rollout grants (see allocation.ts and breaker.ts): one activity per device, or, in fast mode,
+ * first attempts in group activities with only the devices that failed retryably continuing as
+ * per-device activities.
  *
- * Why a child workflow per batch: each push costs ~3 history events plus workflow tasks, so a
- * 100,000-device rollout cannot live in one history (51,200 events is a hard stop). A batch of
- * at most 1,000 devices stays under the 10,240-event warning, and the rollout itself records
- * only a few events per batch.
+ * Why a child workflow per batch: each per-device push costs ~3 history events plus workflow
+ * tasks, so a 100,000-device rollout cannot live in one history (51,200 events is a hard
+ * stop). A batch of at most 1,000 devices stays under the 10,240-event warning, and the
+ * rollout itself records only a few events per batch.
  *
  * Why reports are signals to the rollout's workflow id (not the child's result): the rollout
  * continues-as-new while batches run, and only a signal by id reaches its latest run. Reports
  * carry cumulative counts, so the latest one is always the whole truth.
  */
 import {
-  ActivityCancellationType,
   CancellationScope,
   condition,
   getExternalWorkflowHandle,
   isCancellation,
   log,
-  proxyActivities,
   setHandler,
   sleep,
 } from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.js';
-import {
-  FailureType,
-  PERMANENT_FAILURE_TYPES,
-  ROLLOUT_FATAL_FAILURE_TYPES,
-} from '../shared/failure-types.js';
-import type { DeviceTarget } from '../shared/types.js';
-import type {
-  BatchControl,
-  BatchGrant,
-  BatchInput,
-  BatchReport,
-  BatchResult,
-  DeviceOutcome,
-  FailureSample,
-} from './definitions.js';
-import { batchControlSignal, batchReportSignal, DeviceOutcomeKind } from './definitions.js';
+import type { GroupDeviceResult, PushGroupResult } from '../activities/push-group.js';
+import type { DeviceTarget, PushResult } from '../shared/types.js';
+import { BatchOutcomes } from './batch-outcomes.js';
+import type { BatchControl, BatchGrant, BatchInput, BatchReport, BatchResult } from './definitions.js';
+import { batchControlSignal, batchReportSignal } from './definitions.js';
 import { describeFailure } from './failure.js';
-import type { RolloutSettings } from './settings.js';
+import { loadDevices, pushActivity, pushGroupActivity } from './push-activities.js';
+import { PushMode } from './settings.js';
 
-type Activities = ReturnType<typeof createActivities>;
-
-const { loadDevices } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 10, nonRetryableErrorTypes: [FailureType.InvalidFleet] },
-});
-
-/** Time an attempt may take beyond its own timeout before Temporal declares it lost (stream setup, queueing). */
-const PUSH_GRACE_MS = 10_000; // 10 s
-/** A push heartbeats every second; a worker silent this long is presumed dead and the attempt retried. */
-const PUSH_HEARTBEAT_TIMEOUT_MS = 10_000; // 10 s
 /** A batch with news reports at least this often (progress for the CLI and the Web UI). */
 const REPORT_INTERVAL_MS = 1000; // 1 s
-const MAX_SAMPLES_PER_BATCH = 5;
-const MAX_MESSAGE_LENGTH = 200;
-
-function pushActivity(settings: RolloutSettings, deviceId: string): Activities['pushUpdate'] {
-  return proxyActivities<Activities>({
-    startToCloseTimeout: settings.attemptTimeoutMs + PUSH_GRACE_MS,
-    scheduleToCloseTimeout: settings.deviceTimeoutMs,
-    heartbeatTimeout: PUSH_HEARTBEAT_TIMEOUT_MS,
-    // Wait for the activity to confirm its abort, so "aborted" means the push really stopped.
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: {
-      maximumAttempts: settings.maxAttempts,
-      initialInterval: settings.initialIntervalMs,
-      backoffCoefficient: settings.backoffCoefficient,
-      maximumInterval: settings.maxIntervalMs,
-      nonRetryableErrorTypes: [...PERMANENT_FAILURE_TYPES],
-    },
-    summary: `push ${deviceId}`,
-  }).pushUpdate;
-}
+/** Devices per group activity in fast mode: at least this many… */
+const GROUP_MIN = 50;
+/** …and at most this many (the group's heartbeat details carry its results). */
+const GROUP_MAX = 250;
 
 export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
   const batch = new BatchRun(input);
@@ -86,22 +48,19 @@ class BatchRun {
   private grant: BatchGrant;
   private stopReason: 'halted' | 'cancelled' | null = null;
   private devices: DeviceTarget[] = [];
-  private readonly outcomes: (DeviceOutcome | undefined)[];
-  private next = 0;
+  /** Devices not started yet, in priority order (indexes into `devices`). */
+  private pending: number[] = [];
   private inFlight = 0;
-  private succeeded = 0;
-  private failed = 0;
-  private aborted = 0;
-  private readonly failuresByType: Record<string, number> = {};
-  private readonly samples: FailureSample[] = [];
-  private fatal: BatchReport['fatal'];
+  private fast: boolean;
+  private readonly outcomes: BatchOutcomes;
   private changed = false;
   private lastReported = -1;
   private readonly pushes = new CancellationScope();
 
   constructor(private readonly input: BatchInput) {
     this.grant = input.grant;
-    this.outcomes = new Array<DeviceOutcome | undefined>(input.count);
+    this.fast = input.settings.mode === PushMode.Fast;
+    this.outcomes = new BatchOutcomes(input.count);
   }
 
   control(control: BatchControl): void {
@@ -113,6 +72,7 @@ class BatchRun {
   async run(): Promise<BatchResult> {
     try {
       this.devices = await loadDevices(this.input.fleet, this.input.start, this.input.count);
+      this.pending = this.devices.map((_, i) => i);
       void this.reportPeriodically();
       await this.pushAll();
     } catch (err) {
@@ -127,90 +87,129 @@ class BatchRun {
       await condition(() => this.inFlight === 0);
       await this.report({ done: true });
     });
-    return this.result();
+    return this.outcomes.result(this.input, this.devices);
   }
 
   private async pushAll(): Promise<void> {
     for (;;) {
-      while (this.canStart()) this.start(this.next++);
-      if (this.stopReason || (this.next >= this.devices.length && this.inFlight === 0)) return;
+      while (this.freeUnits() > 0 && this.pending.length > 0 && !this.stopReason) {
+        if (this.fast) this.startGroup();
+        else this.startPush(this.pending.shift()!);
+      }
+      if (this.stopReason || (this.pending.length === 0 && this.inFlight === 0)) return;
       if (this.shouldReportNow()) await this.report({});
       await condition(() => this.changed);
       this.changed = false;
     }
   }
 
-  private canStart(): boolean {
-    return (
-      !this.stopReason &&
-      this.next < this.devices.length &&
-      this.inFlight < this.grant.slots &&
-      this.failed + this.inFlight < this.grant.permits
+  /** Pushes that may start now: free slots, and failure permits left (failed + in flight < permits). */
+  private freeUnits(): number {
+    return Math.min(
+      this.grant.slots - this.inFlight,
+      this.grant.permits - this.outcomes.failedCount - this.inFlight,
     );
   }
 
-  private start(index: number): void {
+  private startPush(index: number, attemptsMade = 0, delayMs = 0): void {
     const device = this.devices[index]!;
-    const push = pushActivity(this.input.settings, device.id);
-    this.inFlight += 1;
-    void this.pushes
-      .run(() =>
-        push({
-          rolloutId: this.input.rolloutId,
+    const push = pushActivity(this.input.settings, device.id, attemptsMade);
+    const { rolloutId, artifact, settings } = this.input;
+    this.track(
+      this.pushes.run(async () => {
+        if (delayMs > 0) await sleep(delayMs);
+        return await push({
+          rolloutId,
           device,
-          artifact: this.input.artifact,
-          attemptTimeoutMs: this.input.settings.attemptTimeoutMs,
-        }),
-      )
-      .then(
-        (result) => {
-          this.succeeded += 1;
-          this.outcomes[index] = {
-            deviceId: device.id,
-            outcome: DeviceOutcomeKind.Succeeded,
-            attempts: result.attempt,
-            status: result.status,
-          };
-        },
-        (err: unknown) => this.recordFailure(index, device, err),
-      )
-      .finally(() => {
-        this.inFlight -= 1;
-        this.changed = true;
-      });
+          artifact,
+          attemptTimeoutMs: settings.attemptTimeoutMs,
+          ...(attemptsMade > 0 ? { attemptOffset: attemptsMade } : {}),
+        });
+      }),
+      1,
+      (result: PushResult) => this.outcomes.succeeded(index, device.id, result.attempt, result.status),
+      (err) => this.recordFailure(index, device.id, err),
+    );
   }
 
-  private recordFailure(index: number, device: DeviceTarget, err: unknown): void {
-    if (isCancellation(err)) {
-      this.aborted += 1;
-      this.outcomes[index] = { deviceId: device.id, outcome: DeviceOutcomeKind.Aborted, attempts: null };
-      return;
+  /** Fast path: first attempts for the next devices in one activity holding `units` of our budget. */
+  private startGroup(): void {
+    const units = this.freeUnits();
+    const size = Math.min(this.pending.length, GROUP_MAX, Math.max(GROUP_MIN, 2 * units));
+    const indexes = this.pending.splice(0, size);
+    const devices = indexes.map((i) => this.devices[i]!);
+    const label = `${devices[0]!.id}…${devices.at(-1)!.id}`;
+    const push = pushGroupActivity(this.input.settings, label, devices.length, units);
+    const { rolloutId, artifact, settings } = this.input;
+    this.track(
+      this.pushes.run(() =>
+        push({ rolloutId, artifact, attemptTimeoutMs: settings.attemptTimeoutMs, devices, units }),
+      ),
+      units,
+      (result: PushGroupResult) => this.recordGroup(indexes, result),
+      (err) => {
+        // The group could not run (its retries ran out): its devices go back, one activity each.
+        log.warn('group push failed; pushing its devices one by one', {
+          error: describeFailure(err).message,
+        });
+        this.fast = false;
+        this.pending.unshift(...indexes);
+      },
+    );
+  }
+
+  private track<T>(
+    work: Promise<T>,
+    units: number,
+    ok: (value: T) => void,
+    failed: (err: unknown) => void,
+  ): void {
+    this.inFlight += units;
+    void work.then(ok, failed).finally(() => {
+      this.inFlight -= units;
+      this.changed = true;
+    });
+  }
+
+  private recordGroup(indexes: number[], { results }: PushGroupResult): void {
+    const seen = new Set<number>();
+    for (const r of results) {
+      const index = indexes[r.i]!;
+      seen.add(r.i);
+      this.recordGroupDevice(index, r);
     }
-    const failure = describeFailure(err);
-    const message = failure.message.slice(0, MAX_MESSAGE_LENGTH);
-    this.failed += 1;
-    this.failuresByType[failure.errorType] = (this.failuresByType[failure.errorType] ?? 0) + 1;
-    this.outcomes[index] = {
-      deviceId: device.id,
-      outcome: DeviceOutcomeKind.Failed,
-      attempts: failure.attempts,
-      errorType: failure.errorType,
-      message,
-      ...(failure.status === undefined ? {} : { status: failure.status }),
-    };
-    if (this.samples.length < MAX_SAMPLES_PER_BATCH) {
-      this.samples.push({
-        deviceId: device.id,
-        errorType: failure.errorType,
-        message,
-        attempts: failure.attempts,
+    // Devices the group did not start (out of units, or stopped) go back to the front.
+    this.pending.unshift(...indexes.filter((_, i) => !seen.has(i)));
+  }
+
+  private recordGroupDevice(index: number, r: GroupDeviceResult): void {
+    const id = this.devices[index]!.id;
+    const { settings } = this.input;
+    if (r.outcome === 'succeeded') this.outcomes.succeeded(index, id, r.attempt, r.status);
+    else if (r.outcome === 'aborted') this.outcomes.aborted(index, id);
+    else if (r.outcome === 'failed' || r.attempt >= settings.maxAttempts) {
+      this.outcomes.failed(index, id, {
+        errorType: r.errorType ?? 'Error',
+        message: r.message ?? 'failed',
+        attempts: r.attempt,
+        ...(r.status === undefined ? {} : { status: r.status }),
       });
+    } else {
+      // Retried like the per-device path would: after the Retry-After or the first backoff step.
+      this.startPush(index, r.attempt, r.retryDelayMs ?? settings.initialIntervalMs);
     }
-    if (ROLLOUT_FATAL_FAILURE_TYPES.includes(failure.errorType as FailureType) && !this.fatal) {
-      // The artifact itself is wrong: no other device should get it. Tell the rollout at once.
-      this.fatal = { errorType: failure.errorType, message };
-      this.stop('halted');
-    }
+    this.checkFatal();
+  }
+
+  private recordFailure(index: number, id: string, err: unknown): void {
+    if (isCancellation(err)) this.outcomes.aborted(index, id);
+    else this.outcomes.failed(index, id, describeFailure(err));
+    this.checkFatal();
+  }
+
+  /** The artifact itself is wrong: no other device should get it. Tell the rollout at once. */
+  private checkFatal(): void {
+    if (this.outcomes.fatal && !this.stopReason) this.stop('halted');
   }
 
   private stop(reason: 'halted' | 'cancelled'): void {
@@ -220,41 +219,31 @@ class BatchRun {
 
   /** Report when the rollout must act: out of failure permits, or holding slots it cannot use. */
   private shouldReportNow(): boolean {
-    const finished = this.succeeded + this.failed + this.aborted;
-    if (finished === this.lastReported) return false;
-    const remaining = this.devices.length - this.next;
+    if (this.outcomes.finished === this.lastReported) return false;
+    const remaining = this.pending.length;
     const starved =
-      remaining > 0 && this.inFlight < this.grant.slots && this.failed + this.inFlight >= this.grant.permits;
+      remaining > 0 &&
+      this.inFlight < this.grant.slots &&
+      this.outcomes.failedCount + this.inFlight >= this.grant.permits;
     const unused = this.grant.slots - (this.inFlight + remaining);
-    return starved || unused >= Math.max(1, Math.floor(this.grant.slots / 4)) || this.fatal !== undefined;
+    return (
+      starved || unused >= Math.max(1, Math.floor(this.grant.slots / 4)) || this.outcomes.fatal !== undefined
+    );
   }
 
   private async reportPeriodically(): Promise<void> {
     for (;;) {
-      await condition(() => this.succeeded + this.failed + this.aborted !== this.lastReported);
+      await condition(() => this.outcomes.finished !== this.lastReported);
       await sleep(REPORT_INTERVAL_MS);
-      if (this.stopReason || this.next >= this.devices.length) {
-        if (this.inFlight === 0) return;
-      }
-      if (this.succeeded + this.failed + this.aborted !== this.lastReported) await this.report({});
+      if ((this.stopReason || this.pending.length === 0) && this.inFlight === 0) return;
+      if (this.outcomes.finished !== this.lastReported) await this.report({});
     }
   }
 
   private async report(extra: Partial<Pick<BatchReport, 'done' | 'error'>>): Promise<void> {
-    this.lastReported = this.succeeded + this.failed + this.aborted;
-    const report: BatchReport = {
-      batch: this.input.batch,
-      succeeded: this.succeeded,
-      failed: this.failed,
-      aborted: this.aborted,
-      inFlight: this.inFlight,
-      remaining: this.devices.length === 0 ? this.input.count : this.input.count - this.next,
-      failuresByType: { ...this.failuresByType },
-      done: extra.done ?? false,
-      ...(extra.done ? { samples: this.samples } : {}),
-      ...(this.fatal ? { fatal: this.fatal } : {}),
-      ...(extra.error === undefined ? {} : { error: extra.error }),
-    };
+    this.lastReported = this.outcomes.finished;
+    const remaining = this.devices.length === 0 ? this.input.count : this.pending.length;
+    const report = this.outcomes.report(this.input.batch, this.inFlight, remaining, extra);
     try {
       await getExternalWorkflowHandle(this.input.rolloutId).signal(batchReportSignal, report);
     } catch (err) {
@@ -262,27 +251,5 @@ class BatchRun {
       log.warn('rollout unreachable; stopping batch', { batch: this.input.batch, error: String(err) });
       if (!this.stopReason) this.stop('cancelled');
     }
-  }
-
-  private result(): BatchResult {
-    // Array.from visits every slot (map would skip the holes of devices never started).
-    const outcomes = Array.from(
-      this.outcomes,
-      (o, i): DeviceOutcome =>
-        o ?? {
-          deviceId: this.devices[i]?.id ?? `#${this.input.start + i}`,
-          outcome: DeviceOutcomeKind.NotAttempted,
-          attempts: 0,
-        },
-    );
-    return {
-      batch: this.input.batch,
-      start: this.input.start,
-      succeeded: this.succeeded,
-      failed: this.failed,
-      aborted: this.aborted,
-      notAttempted: this.input.count - this.succeeded - this.failed - this.aborted,
-      outcomes,
-    };
   }
 }

@@ -4,8 +4,19 @@
  * the live-change update validator, so a value is judged the same way everywhere.
  */
 
+/** How first attempts are made (retries are always one activity per device). */
+export const PushMode = {
+  /** One Temporal activity per device: every push visible in the Web UI. */
+  PerDevice: 'per-device',
+  /** First attempts for a group of devices in one heartbeating activity; failures retried per device. */
+  Fast: 'fast',
+} as const;
+export type PushMode = (typeof PushMode)[keyof typeof PushMode];
+
 /** Settings of one rollout. Durations are in milliseconds. */
 export interface RolloutSettings {
+  /** First attempts per device or grouped (absent in rollouts started before it existed: per device). */
+  mode?: PushMode;
   /** Devices per batch child workflow (bounds each child's history). */
   batchSize: number;
   /** Pushes in flight at once across the whole rollout. */
@@ -29,6 +40,7 @@ export interface RolloutSettings {
 }
 
 export const DEFAULT_SETTINGS: Readonly<RolloutSettings> = Object.freeze({
+  mode: PushMode.PerDevice,
   batchSize: 500,
   maxInFlight: 100,
   maxAttempts: 5,
@@ -60,8 +72,11 @@ export interface SettingProblem {
 
 type Rule = (s: RolloutSettings) => string | undefined;
 
+/** The settings that are numbers (all but `mode`). */
+export type NumericSetting = Exclude<keyof RolloutSettings, 'mode'>;
+
 const integerIn =
-  (key: keyof RolloutSettings, min: number, max: number): Rule =>
+  (key: NumericSetting, min: number, max: number): Rule =>
   (s) =>
     Number.isInteger(s[key]) && s[key] >= min && s[key] <= max
       ? undefined
@@ -76,6 +91,13 @@ const RULES: ReadonlyArray<[keyof RolloutSettings, Rule]> = [
   ['attemptTimeoutMs', integerIn('attemptTimeoutMs', 1, 24 * 3600 * 1000)],
   ['deviceTimeoutMs', integerIn('deviceTimeoutMs', 1, 7 * 24 * 3600 * 1000)],
   ['minSamples', integerIn('minSamples', 1, 1_000_000_000)],
+  [
+    'mode',
+    (s) =>
+      s.mode === undefined || Object.values(PushMode).includes(s.mode)
+        ? undefined
+        : `must be ${Object.values(PushMode).join(' or ')} (got ${String(s.mode)})`,
+  ],
   [
     'backoffCoefficient',
     (s) =>

@@ -24,6 +24,7 @@ import { count, settingsMarkdown } from '../render.js';
 import { checkSearchAttributes } from '../search-attributes.js';
 import type { FlagValues } from '../settings-flags.js';
 import { formatSetting, SETTING_FLAGS, settingsFromFlags } from '../settings-flags.js';
+import { PushMode } from '../../workflows/settings.js';
 
 /** Workflow type of a rollout (registered by the worker). */
 export const ROLLOUT_WORKFLOW_TYPE = 'rolloutWorkflow';
@@ -33,6 +34,7 @@ const OPTIONS = {
   artifact: { type: 'string' },
   id: { type: 'string' },
   ...Object.fromEntries(SETTING_FLAGS.map((f) => [f.name, { type: 'string' as const }])),
+  mode: { type: 'string' as const },
   wait: { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
@@ -153,6 +155,7 @@ function startDetails(input: RolloutInput, devices: number): string {
   const rows: Array<readonly [string, string]> = [
     ['fleet', `\`${input.fleet.path}\` (${count(devices)} devices, sha-256 ${input.fleet.sha256})`],
     ['artifact', `\`${artifact.path}\` (${formatBytes(artifact.size)}, sha-256 ${artifact.sha256})`],
+    ['--mode', input.settings.mode ?? PushMode.PerDevice],
     ...SETTING_FLAGS.map((f) => [`--${f.name}`, formatSetting(f, input.settings[f.setting])] as const),
   ];
   return settingsMarkdown(rows, `**Rollout** of \`${basename(artifact.path)}\` to ${count(devices)} devices`);

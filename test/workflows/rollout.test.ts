@@ -25,10 +25,10 @@ function gaps(sim: DeviceSimulator, id: string): number[] {
   return starts.slice(1).map((t, i) => (t - starts[i]!) / 1000);
 }
 
-describe('rolloutWorkflow', () => {
+describe.each(['per-device', 'fast'] as const)('rolloutWorkflow in %s mode', (mode) => {
   it('pushes every device exactly once within the in-flight cap, batches overlapping', async () => {
     const sim = await env.simulator(300, (_id, i) => ({ latencyMs: i === 99 ? 3000 : [5, 30] }));
-    const { input } = await prepareRollout(env, sim, { settings: { batchSize: 100, maxInFlight: 20 } });
+    const { input } = await prepareRollout(env, sim, { settings: { mode, batchSize: 100, maxInFlight: 20 } });
     const ending = await outcomeOf(await startRollout(env, input));
 
     expect(ending.status).toBe('completed');
@@ -53,7 +53,7 @@ describe('rolloutWorkflow', () => {
     const sim = await env.simulator(30, (_id, i) =>
       i < 5 ? { failure: { mode: 'status', status: 503, firstAttempts: 2 } } : {},
     );
-    const { input } = await prepareRollout(env, sim);
+    const { input } = await prepareRollout(env, sim, { settings: { mode } });
     const ending = await outcomeOf(await startRollout(env, input));
 
     expect(ending.report).toMatchObject({ succeeded: 30, failed: 0 });
@@ -71,7 +71,7 @@ describe('rolloutWorkflow', () => {
     const sim = await env.simulator(25, (_id, i) =>
       i === 3 ? { failure: { mode: 'status', status: 404 } } : {},
     );
-    const { input } = await prepareRollout(env, sim);
+    const { input } = await prepareRollout(env, sim, { settings: { mode } });
     const ending = await outcomeOf(await startRollout(env, input));
 
     expect(ending.report).toMatchObject({ succeeded: 24, failed: 1 });
@@ -85,7 +85,9 @@ describe('rolloutWorkflow', () => {
     const sim = await env.simulator(1, () => ({
       failure: { mode: 'retryAfter', status: 429, retryAfterS: 2, firstAttempts: 1 },
     }));
-    const { input } = await prepareRollout(env, sim, { settings: { initialIntervalMs: 100, minSamples: 1 } });
+    const { input } = await prepareRollout(env, sim, {
+      settings: { mode, initialIntervalMs: 100, minSamples: 1 },
+    });
     const ending = await outcomeOf(await startRollout(env, input));
 
     expect(ending.report).toMatchObject({ succeeded: 1 });
@@ -98,7 +100,7 @@ describe('rolloutWorkflow', () => {
       i % 2 === 0 ? { failure: { mode: 'status', status: 500 } } : {},
     );
     const { input } = await prepareRollout(env, sim, {
-      settings: { maxAttempts: 2, initialIntervalMs: 50, batchSize: 100, maxInFlight: 50 },
+      settings: { mode, maxAttempts: 2, initialIntervalMs: 50, batchSize: 100, maxInFlight: 50 },
     });
     const ending = await outcomeOf(await startRollout(env, input));
 
@@ -118,7 +120,7 @@ describe('rolloutWorkflow', () => {
 
   it('stops new pushes and aborts those in flight when cancelled', async () => {
     const sim = await env.simulator(200, () => ({ latencyMs: 400 }));
-    const { input } = await prepareRollout(env, sim, { settings: { maxInFlight: 10, batchSize: 50 } });
+    const { input } = await prepareRollout(env, sim, { settings: { mode, maxInFlight: 10, batchSize: 50 } });
     const handle = await startRollout(env, input);
     await waitFor(() => sim.stats().applied >= 20, 30_000, '20 devices applied');
     await handle.cancel();
@@ -127,7 +129,9 @@ describe('rolloutWorkflow', () => {
 
     expect(ending.status).toBe('cancelled');
     expect(ending.report).toMatchObject({ status: 'cancelled' });
-    const late = sim.attempts.filter((a) => a.startedAt > cancelledAt + 250);
+    // Per device, the batch stops scheduling at once; a group push hears of it at its next heartbeat.
+    const reactionMs = mode === 'fast' ? 1000 : 250;
+    const late = sim.attempts.filter((a) => a.startedAt > cancelledAt + reactionMs);
     expect(late).toEqual([]);
     expect(sim.stats().inFlight).toBe(0);
     const report = ending.report!;
@@ -138,7 +142,7 @@ describe('rolloutWorkflow', () => {
 
   it('answers the progress query while running', async () => {
     const sim = await env.simulator(60, () => ({ latencyMs: 300 }));
-    const { input } = await prepareRollout(env, sim, { settings: { maxInFlight: 5 } });
+    const { input } = await prepareRollout(env, sim, { settings: { mode, maxInFlight: 5 } });
     const handle = await startRollout(env, input);
     await waitFor(() => sim.stats().applied >= 5, 30_000, 'first devices applied');
     const progress = await handle.query(progressQuery);

@@ -1,0 +1,125 @@
+/**
+ * The fast path's group push, run in a MockActivityEnvironment (the activity Context only)
+ * against the simulator as real HTTP devices.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import type { Agent } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDispatcher } from '../../activities/http.js';
+import type { PushGroupInput, PushGroupResult } from '../../activities/push-group.js';
+import { createPushGroup } from '../../activities/push-group.js';
+import { sha256Of } from '../../shared/digest.js';
+import type { ArtifactRef } from '../../shared/types.js';
+import type { DeviceBehavior } from '../../simulator/index.js';
+import { DeviceSimulator } from '../../simulator/index.js';
+
+let dir: string;
+let artifact: ArtifactRef;
+let dispatcher: Agent;
+let pushGroup: (input: PushGroupInput) => Promise<PushGroupResult>;
+const sims: DeviceSimulator[] = [];
+const logger = new DefaultLogger('ERROR');
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'push-group-'));
+  const bytes = Buffer.from('group artifact '.repeat(50));
+  await writeFile(join(dir, 'a.bin'), bytes);
+  artifact = { path: join(dir, 'a.bin'), sha256: sha256Of(bytes, 'base64'), size: bytes.length };
+  dispatcher = createDispatcher({
+    connectionsPerOrigin: 16,
+    keepAliveTimeoutMs: 2000,
+    connectTimeoutMs: 2000,
+  });
+  pushGroup = createPushGroup({ dispatcher, heartbeatIntervalMs: 50 });
+});
+
+afterAll(async () => {
+  await Promise.all(sims.map((s) => s.close()));
+  await dispatcher.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function fleet(
+  n: number,
+  behavior: (id: string, i: number) => DeviceBehavior,
+): Promise<DeviceSimulator> {
+  const sim = await DeviceSimulator.start({ devices: n, behavior });
+  sims.push(sim);
+  return sim;
+}
+
+function groupOf(sim: DeviceSimulator, units: number): PushGroupInput {
+  const devices = sim.ids.map((id) => ({ id, url: sim.deviceUrl(id), priority: 0 }));
+  return { rolloutId: 'rollout-g1', artifact, attemptTimeoutMs: 3000, devices, units };
+}
+
+const run = (env: MockActivityEnvironment, input: PushGroupInput): Promise<PushGroupResult> =>
+  env.run<[PushGroupInput], PushGroupResult, typeof pushGroup>(pushGroup, input);
+
+const byIndex = (result: PushGroupResult): Map<number, PushGroupResult['results'][number]> =>
+  new Map(result.results.map((r) => [r.i, r]));
+
+describe('pushGroup', () => {
+  it('makes one first attempt per device and says which to retry, fail or keep', async () => {
+    const behaviors: DeviceBehavior[] = [
+      {},
+      { failure: { mode: 'status', status: 404 } },
+      { failure: { mode: 'status', status: 503 } },
+      { failure: { mode: 'retryAfter', status: 429, retryAfterS: 3 } },
+      {},
+      {},
+    ];
+    const sim = await fleet(6, (_id, i) => behaviors[i]!);
+    const result = await run(new MockActivityEnvironment({}, { logger }), groupOf(sim, 6));
+    const r = byIndex(result);
+
+    expect(result.results).toHaveLength(6);
+    expect(r.get(0)).toMatchObject({ outcome: 'succeeded', attempt: 1, status: 200 });
+    expect(r.get(1)).toMatchObject({ outcome: 'failed', errorType: 'HttpClientError', status: 404 });
+    expect(r.get(2)).toMatchObject({ outcome: 'retry', errorType: 'HttpServerError', status: 503 });
+    expect(r.get(3)).toMatchObject({ outcome: 'retry', errorType: 'HttpRateLimited', retryDelayMs: 3000 });
+    expect(sim.stats().attempts).toBe(6);
+  });
+
+  it('starts no push once pushes in flight plus failures reach its units', async () => {
+    const sim = await fleet(10, () => ({ failure: { mode: 'status', status: 500 } }));
+    const result = await run(new MockActivityEnvironment({}, { logger }), groupOf(sim, 3));
+
+    expect(result.results.map((r) => r.outcome)).toEqual(['retry', 'retry', 'retry']);
+    expect(sim.stats().attempts).toBe(3);
+  });
+
+  it('resumes from its heartbeat details: done devices are not pushed again', async () => {
+    const sim = await fleet(4, () => ({}));
+    const previous = {
+      results: [{ i: 0, outcome: 'succeeded', attempt: 1, status: 200 }],
+      started: [0, 1],
+    };
+    const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: previous }, { logger });
+    const result = await run(env, groupOf(sim, 4));
+    const r = byIndex(result);
+
+    expect(sim.attemptsFor(sim.ids[0]!)).toHaveLength(0);
+    expect(r.get(0)).toMatchObject({ outcome: 'succeeded', attempt: 1 });
+    expect(r.get(1)).toMatchObject({ outcome: 'succeeded', attempt: 2 });
+    expect(r.get(3)).toMatchObject({ outcome: 'succeeded', attempt: 1 });
+  });
+
+  it('aborts the pushes in flight when cancelled and returns what it did', async () => {
+    const sim = await fleet(6, (_id, i) => (i < 2 ? {} : { failure: { mode: 'hang' } }));
+    const env = new MockActivityEnvironment({}, { logger });
+    const running = run(env, groupOf(sim, 6));
+    while (sim.stats().inFlight < 4) await new Promise((r) => setTimeout(r, 20));
+    const cancelledAt = Date.now();
+    env.cancel();
+    const result = await running;
+
+    expect(Date.now() - cancelledAt).toBeLessThan(500);
+    const outcomes = result.results.map((r) => r.outcome).sort();
+    expect(outcomes).toEqual(['aborted', 'aborted', 'aborted', 'aborted', 'succeeded', 'succeeded']);
+  });
+});
