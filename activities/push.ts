@@ -6,7 +6,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
-import { pipeline } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure, type ApplicationFailureOptions } from '@temporalio/common';
 import { request, type Dispatcher } from 'undici';
@@ -26,6 +26,7 @@ import {
   retryDelayOf,
   type Classification,
 } from './classify.js';
+import { cachedArtifact } from './artifact-cache.js';
 import { CredentialError, resolveCredential } from './credentials.js';
 
 /** Dependencies of the push activity, injected by the worker. */
@@ -100,10 +101,9 @@ export async function attemptPush(
   observe?: (bytesSent: () => number) => void,
 ): Promise<SentPush> {
   const token = input.device.token === undefined ? undefined : await resolveToken(input.device.token);
-  const file = await openArtifact(input);
+  const body = await bodyOf(input);
   const { attemptTimeoutMs } = input;
-  const body = artifactBody(file, input.artifact);
-  observe?.(() => body.verifier.bytesOut);
+  observe?.(() => body.bytesOut());
   const timeout = AbortSignal.timeout(attemptTimeoutMs);
   const signal = AbortSignal.any([cancel, timeout]);
   const started = performance.now();
@@ -112,7 +112,7 @@ export async function attemptPush(
       dispatcher,
       method: 'POST',
       headers: requestHeaders(input, token),
-      body: body.verifier,
+      body: body.payload,
       signal,
       headersTimeout: attemptTimeoutMs,
       bodyTimeout: attemptTimeoutMs,
@@ -120,9 +120,13 @@ export async function attemptPush(
     const verdict = classifyStatus(res.statusCode);
     if (verdict !== undefined) throw await statusFailure(res, verdict);
     await res.body.dump({ limit: RESPONSE_BODY_LIMIT, signal });
-    const { mismatch, bytesOut } = body.verifier;
+    const mismatch = body.mismatch();
     if (mismatch !== undefined) throw artifactChanged(input, mismatch.message);
-    return { status: res.statusCode, bytes: bytesOut, durationMs: Math.round(performance.now() - started) };
+    return {
+      status: res.statusCode,
+      bytes: body.bytesOut(),
+      durationMs: Math.round(performance.now() - started),
+    };
   } catch (err) {
     throw err instanceof PushAttemptError ? err : attemptError(err, input, body, timeout);
   } finally {
@@ -131,18 +135,39 @@ export async function attemptPush(
 }
 
 interface ArtifactBody {
-  verifier: DigestVerifier;
+  payload: Buffer | Readable;
+  bytesOut(): number;
+  /** Set when the bytes streamed are not the artifact's. */
+  mismatch(): Error | undefined;
   /** Set when reading the file failed mid-stream. */
   readError: Error | undefined;
   destroy(): void;
 }
 
-/** The artifact as a request body: streamed from the open file through the digest check. */
-function artifactBody(file: FileHandle, artifact: ArtifactRef): ArtifactBody {
+/** The request body: a small artifact from the worker's verified copy, a large one streamed. */
+async function bodyOf(input: PushInput): Promise<ArtifactBody> {
+  const cached = await cachedArtifact(input.artifact);
+  if (cached.kind === 'changed') throw artifactChanged(input, cached.what);
+  if (cached.kind === 'unreadable') throw artifactUnreadable(input, cached.error);
+  if (cached.kind === 'large') return artifactStream(await openArtifact(input), input.artifact);
+  const { bytes } = cached;
+  return {
+    payload: bytes,
+    bytesOut: () => bytes.length,
+    mismatch: () => undefined,
+    readError: undefined,
+    destroy: () => {},
+  };
+}
+
+/** The artifact streamed from the open file through the digest check. */
+function artifactStream(file: FileHandle, artifact: ArtifactRef): ArtifactBody {
   const source = file.createReadStream({ highWaterMark: READ_CHUNK });
   const verifier = new DigestVerifier({ size: artifact.size, sha256: artifact.sha256 });
   const body: ArtifactBody = {
-    verifier,
+    payload: verifier,
+    bytesOut: () => verifier.bytesOut,
+    mismatch: () => verifier.mismatch,
     readError: undefined,
     destroy: () => {
       source.destroy(); // closes the file
@@ -150,7 +175,7 @@ function artifactBody(file: FileHandle, artifact: ArtifactRef): ArtifactBody {
     },
   };
   source.once('error', (err) => (body.readError = err));
-  pipeline(source, verifier, () => {}); // errors are read from `readError` / `verifier.mismatch`
+  pipeline(source, verifier, () => {}); // errors are read from `readError` / `mismatch()`
   return body;
 }
 
@@ -161,7 +186,8 @@ function attemptError(
   body: ArtifactBody,
   timeout: AbortSignal,
 ): PushAttemptError {
-  if (body.verifier.mismatch !== undefined) return artifactChanged(input, body.verifier.mismatch.message);
+  const mismatch = body.mismatch();
+  if (mismatch !== undefined) return artifactChanged(input, mismatch.message);
   if (body.readError !== undefined) return artifactUnreadable(input, body.readError);
   if (timeout.aborted) {
     return attemptFailure(FailureType.AttemptTimeout, `attempt timed out after ${input.attemptTimeoutMs} ms`);

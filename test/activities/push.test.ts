@@ -14,6 +14,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcher } from '../../activities/http.js';
+import { SMALL_ARTIFACT_BYTES } from '../../activities/artifact-cache.js';
 import { createPushUpdate } from '../../activities/push.js';
 import { sha256Of } from '../../shared/digest.js';
 import { FailureType } from '../../shared/failure-types.js';
@@ -315,8 +316,8 @@ describe('pushUpdate and cancellation', () => {
 });
 
 describe('pushUpdate and the artifact', () => {
-  it('fails with ArtifactChanged and never completes the body when the bytes changed', async () => {
-    const bytes = randomBytes(300 * 1024);
+  it('fails with ArtifactChanged and never completes the body when a streamed artifact changed', async () => {
+    const bytes = randomBytes(SMALL_ARTIFACT_BYTES + 300 * 1024);
     const ref = await writeArtifact('changing.bin', bytes);
     bytes.writeUInt8(bytes.readUInt8(0) ^ 0xff, 0); // same size, different content
     await writeFile(ref.path, bytes);
@@ -331,6 +332,21 @@ describe('pushUpdate and the artifact', () => {
     expect(record?.outcome).not.toBe('applied');
     expect(record?.bytes).toBeLessThan(ref.size);
     expect(sim.stats().applied).toBe(0);
+  });
+
+  it('fails with ArtifactChanged before sending a byte when a small, cached artifact changed', async () => {
+    const bytes = randomBytes(4096);
+    const ref = await writeArtifact('cached.bin', bytes);
+    const sim = await device('dev-cached');
+    const target = { id: 'dev-cached', url: sim.deviceUrl('dev-cached') };
+    expect(await attempt(input(target, { artifact: ref }))).toMatchObject({ status: 200 });
+    bytes.writeUInt8(bytes.readUInt8(0) ^ 0xff, 0); // same size, different content
+    await new Promise((r) => setTimeout(r, 20)); // a later mtime
+    await writeFile(ref.path, bytes);
+    const failure = asFailure(await attempt(input(target, { artifact: ref })));
+    expect(failure).toMatchObject({ type: FailureType.ArtifactChanged, nonRetryable: true });
+    expect(failure.message).toContain('SHA-256 differs');
+    expect(sim.stats().attempts).toBe(1);
   });
 
   it('fails with ArtifactChanged before connecting when the size changed', async () => {

@@ -1,0 +1,204 @@
+/**
+ * `npm run bench:delivery -- [--sizes 1000,10000,100000] [--concurrency 100] [--modes raw,per-device,fast] [--db FILE]`
+ *
+ * Raw delivery against the engine, side by side in one run on the same machine, all against
+ * the same simulator process:
+ * - raw: the project's own push code (`attemptPush`: same undici dispatcher, headers, digest,
+ *   1 KiB payload) driven by a plain loop at the given concurrency, no Temporal;
+ * - per-device / fast: a full rollout through a local dev server at the same concurrency
+ *   (`maxInFlight`), in each push mode.
+ * Prints devices/s, the engine/raw ratio, peak RSS of this process (the worker) and of the dev
+ * server, dev-server database growth (with --db), the largest history of any workflow run and
+ * the number of runs; writes the figures as JSON to bench/results/.
+ */
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Client } from '@temporalio/client';
+import { createDispatcher } from '../activities/http.js';
+import { attemptPush } from '../activities/push.js';
+import { sha256File } from '../shared/digest.js';
+import type { ArtifactRef, DeviceTarget } from '../shared/types.js';
+import type { RolloutReport } from '../workflows/definitions.js';
+import { batchWorkflowId } from '../workflows/definitions.js';
+import { PushMode, withDefaults } from '../workflows/settings.js';
+import { processPeakMb, startEngine, startSimulator, withPeakRss, writeResults } from './lib.js';
+
+interface Row {
+  devices: number;
+  mode: string;
+  seconds: number;
+  devicesPerSecond: number;
+  ratioToRaw: number | null;
+  succeeded: number;
+  duplicates: number;
+  workerPeakRssMb: number;
+  serverPeakRssMb: number | null;
+  dbGrowthMbPer10k: number | null;
+  maxEventsPerRun: number | null;
+  maxHistoryBytesPerRun: number | null;
+  runs: number | null;
+}
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '1000,10000' },
+    concurrency: { type: 'string', default: '100' },
+    modes: { type: 'string', default: 'raw,per-device,fast' },
+    db: { type: 'string' },
+  },
+});
+const sizes = values.sizes.split(',').map(Number);
+const concurrency = Number(values.concurrency);
+const modes = values.modes.split(',');
+
+async function raw(devices: DeviceTarget[], artifact: ArtifactRef): Promise<number> {
+  const dispatcher = createDispatcher({
+    connectionsPerOrigin: 128,
+    keepAliveTimeoutMs: 10_000,
+    connectTimeoutMs: 10_000,
+  });
+  const never = new AbortController().signal;
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < devices.length) {
+      const device = devices[next++]!;
+      await attemptPush(dispatcher, { rolloutId: 'raw', device, artifact, attemptTimeoutMs: 30_000 }, never);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  await dispatcher.close();
+  return devices.length;
+}
+
+async function rollout(
+  client: Client,
+  taskQueue: string,
+  fleet: string,
+  artifact: ArtifactRef,
+  mode: string,
+): Promise<{ id: string; report: RolloutReport }> {
+  const settings = withDefaults({
+    mode: mode === 'fast' ? PushMode.Fast : PushMode.PerDevice,
+    maxInFlight: concurrency,
+  });
+  const id = `bench-${mode}-${Date.now()}`;
+  const handle = await client.workflow.start('rolloutWorkflow', {
+    taskQueue,
+    workflowId: id,
+    args: [{ fleet: { path: fleet, sha256: await sha256File(fleet, 'hex') }, artifact, settings }],
+  });
+  return { id, report: (await handle.result()) as RolloutReport };
+}
+
+/** Largest history (events, bytes) over the rollout's runs and its batches, and how many runs. */
+async function historyFigures(
+  client: Client,
+  id: string,
+  batches: number,
+): Promise<Pick<Row, 'maxEventsPerRun' | 'maxHistoryBytesPerRun' | 'runs'>> {
+  const handles = [];
+  for await (const run of client.workflow.list({ query: `WorkflowId = '${id}'` }))
+    handles.push(client.workflow.getHandle(id, run.runId));
+  for (let b = 0; b < batches; b++) handles.push(client.workflow.getHandle(batchWorkflowId(id, b)));
+  let maxEvents = 0;
+  let maxBytes = 0;
+  for (const handle of handles) {
+    const d = await handle.describe();
+    maxEvents = Math.max(maxEvents, d.historyLength);
+    maxBytes = Math.max(maxBytes, d.historySize ?? 0);
+  }
+  return { maxEventsPerRun: maxEvents, maxHistoryBytesPerRun: maxBytes, runs: handles.length };
+}
+
+const dbSizeMb = (file: string | undefined): number | null => {
+  if (file === undefined) return null;
+  const sizeOf = (f: string): number => {
+    try {
+      return statSync(f).size;
+    } catch {
+      return 0;
+    }
+  };
+  return (sizeOf(file) + sizeOf(`${file}-wal`)) / 2 ** 20;
+};
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-'));
+  const engine = await startEngine(dir, values.db);
+  const artifactPath = join(dir, 'artifact.bin');
+  writeFileSync(artifactPath, Buffer.alloc(1024, 7));
+  const artifact = { path: artifactPath, sha256: await sha256File(artifactPath, 'base64'), size: 1024 };
+  const rows: Row[] = [];
+  try {
+    for (const devices of sizes) {
+      let rawRate: number | null = null;
+      for (const mode of modes) {
+        const sim = await startSimulator(devices, join(dir, `fleet-${devices}-${mode}.ndjson`));
+        const dbBefore = dbSizeMb(values.db);
+        const started = performance.now();
+        const row = { devices, mode } as Row;
+        if (mode === 'raw') {
+          const list = sim.devices();
+          const m = await withPeakRss(() => raw(list, artifact));
+          Object.assign(row, {
+            succeeded: m.value,
+            workerPeakRssMb: m.peakMb,
+            maxEventsPerRun: null,
+            maxHistoryBytesPerRun: null,
+            runs: null,
+          });
+        } else {
+          const m = await withPeakRss(() =>
+            rollout(engine.client, engine.taskQueue, sim.fleetPath, artifact, mode),
+          );
+          Object.assign(row, { succeeded: m.value.report.succeeded, workerPeakRssMb: m.peakMb });
+          Object.assign(row, await historyFigures(engine.client, m.value.id, m.value.report.batches.total));
+        }
+        row.seconds = (performance.now() - started) / 1000;
+        row.devicesPerSecond = devices / row.seconds;
+        if (mode === 'raw') rawRate = row.devicesPerSecond;
+        row.ratioToRaw = rawRate === null ? null : row.devicesPerSecond / rawRate;
+        row.serverPeakRssMb = processPeakMb(engine.server.pid);
+        const dbAfter = dbSizeMb(values.db);
+        row.dbGrowthMbPer10k =
+          dbBefore === null || dbAfter === null ? null : ((dbAfter - dbBefore) * 10_000) / devices;
+        const stats = await sim.stats();
+        row.duplicates = stats.duplicates;
+        if (stats.devicesApplied !== devices)
+          throw new Error(`${mode}: only ${stats.devicesApplied} of ${devices} devices applied`);
+        await sim.stop();
+        rows.push(row);
+        console.log(format(row));
+      }
+    }
+  } finally {
+    await engine.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(`\nwritten to ${writeResults('delivery', { concurrency, rows })}`);
+}
+
+function format(r: Row): string {
+  return [
+    String(r.devices).padStart(7),
+    r.mode.padEnd(10),
+    `${r.seconds.toFixed(1).padStart(7)} s`,
+    `${r.devicesPerSecond.toFixed(0).padStart(6)} dev/s`,
+    r.ratioToRaw === null ? 'engine/raw    -' : `engine/raw ${r.ratioToRaw.toFixed(2)}`,
+    `ok ${r.succeeded}`,
+    `dup ${r.duplicates}`,
+    `worker rss ${r.workerPeakRssMb.toFixed(0)} MB`,
+    `server rss ${r.serverPeakRssMb?.toFixed(0) ?? '-'} MB`,
+    `db +${r.dbGrowthMbPer10k?.toFixed(1) ?? '-'} MB/10k`,
+    `max events/run ${r.maxEventsPerRun ?? '-'}`,
+    `max bytes/run ${r.maxHistoryBytesPerRun ?? '-'}`,
+    `runs ${r.runs ?? '-'}`,
+  ].join('  ');
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,141 @@
+/**
+ * Shared pieces of the benchmarks: the simulator as its own process (so its CPU and memory are
+ * not the worker's), a dev server with an in-process rollout worker, RSS sampling, output.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import type { DevServer } from '../scripts/lib/dev-server.js';
+import { startDevServer } from '../scripts/lib/dev-server.js';
+import { REPO_ROOT } from '../shared/paths.js';
+import type { DeviceTarget } from '../shared/types.js';
+import { createRolloutWorker } from '../worker/create.js';
+import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/definitions.js';
+
+export interface SimulatorProcess {
+  url: string;
+  fleetPath: string;
+  devices(): DeviceTarget[];
+  stats(): Promise<{ applied: number; duplicates: number; devicesApplied: number; attempts: number }>;
+  stop(): Promise<void>;
+}
+
+/** `npm run simulator` as a child process; resolves once it printed its fleet file. */
+export async function startSimulator(
+  devices: number,
+  fleetPath: string,
+  extra: string[] = [],
+): Promise<SimulatorProcess> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'simulator/main.ts',
+      '--devices',
+      String(devices),
+      '--port',
+      '0',
+      '--fleet-out',
+      fleetPath,
+      ...extra,
+    ],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const match = /at (http:\/\/\S+)[\s\S]*fleet:/.exec(out);
+      if (match) resolve(match[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`simulator exited (${code}) before it was ready: ${out}`)));
+  });
+  return {
+    url,
+    fleetPath,
+    devices: () =>
+      readFileSync(fleetPath, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => ({ ...(JSON.parse(line) as DeviceTarget), priority: 0 })),
+    stats: async () =>
+      (await (await fetch(`${url}/_stats`)).json()) as Awaited<ReturnType<SimulatorProcess['stats']>>,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Peak RSS of this process while `work` runs (sampled every 100 ms), in MB. */
+export async function withPeakRss<T>(work: () => Promise<T>): Promise<{ value: T; peakMb: number }> {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
+  try {
+    return { value: await work(), peakMb: Math.max(peak, process.memoryUsage().rss) / 2 ** 20 };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** High-water RSS (VmHWM) of another process, in MB. */
+export function processPeakMb(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : null;
+}
+
+export interface EngineHarness {
+  server: DevServer;
+  client: Client;
+  taskQueue: string;
+  stop(): Promise<void>;
+}
+
+/** A dev server (optionally on a SQLite file) and a rollout worker in this process. */
+export async function startEngine(dataDir: string, dbFile?: string): Promise<EngineHarness> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const server = await startDevServer({
+    ui: false,
+    searchAttributes: { ...SEARCH_ATTRIBUTE_TYPES },
+    ...(dbFile ? { dbFile } : {}),
+  });
+  const native = await NativeConnection.connect({ address: server.address });
+  const connection = await Connection.connect({ address: server.address });
+  const taskQueue = 'bench';
+  const { worker, run } = await createRolloutWorker(native, {
+    temporal: { address: server.address, namespace: 'default', taskQueue },
+    dataDir,
+    maxActivities: 200,
+    connectionsPerHost: 128,
+    keepAliveMs: 10_000,
+    connectTimeoutMs: 10_000,
+    shutdownGraceMs: 1_000,
+  });
+  const running = run();
+  return {
+    server,
+    client: new Client({ connection }),
+    taskQueue,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+      await native.close();
+      await server.stop();
+    },
+  };
+}
+
+/** Writes `data` as bench/results/<name>-<timestamp>.json and returns the path. */
+export function writeResults(name: string, data: unknown): string {
+  const dir = join(REPO_ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
+  return file;
+}
