@@ -47,6 +47,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '100' },
     modes: { type: 'string', default: 'raw,per-device,fast' },
     db: { type: 'string' },
+    'batch-size': { type: 'string' },
   },
 });
 const sizes = values.sizes.split(',').map(Number);
@@ -82,6 +83,7 @@ async function rollout(
   const settings = withDefaults({
     mode: mode === 'fast' ? PushMode.Fast : PushMode.PerDevice,
     maxInFlight: concurrency,
+    ...(values['batch-size'] ? { batchSize: Number(values['batch-size']) } : {}),
   });
   const id = `bench-${mode}-${Date.now()}`;
   const handle = await client.workflow.start('rolloutWorkflow', {

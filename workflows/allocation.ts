@@ -3,7 +3,8 @@
  *
  * - Slots: at most `maxInFlight` pushes across the rollout. A batch keeps only the slots it can
  *   use (pushes in flight + devices not started); the rest go to earlier batches first, then to
- *   new batches, so a batch whose last devices are slow never holds the fleet back.
+ *   new batches, so a batch whose last devices are slow never holds the fleet back. The next
+ *   batch starts early, without slots, so it is ready when they free up.
  * - Failure permits (see breaker.ts): outstanding permits never exceed the breaker's headroom.
  *   When no permit is free and nothing is in flight, one permit goes out as a probe, so a
  *   rollout near its threshold advances one device at a time instead of stalling.
@@ -27,6 +28,12 @@ export interface AllocationInput {
   pending: readonly number[];
   maxInFlight: number;
   maxActiveBatches: number;
+  /**
+   * While batches are still waiting, one batch gets at most `maxInFlight / spread` slots, so
+   * `spread` batches push at once and one's hand-over (report, grant, next activity) never
+   * idles the fleet. 1 keeps strict priority order across batches.
+   */
+  spread?: number;
   /** Failures the breaker can still absorb (breaker.ts `failureHeadroom`). */
   headroom: number;
 }
@@ -62,19 +69,27 @@ export function allocate(input: AllocationInput): Allocation {
     original: b.grant,
   }));
   let freeSlots = input.maxInFlight - working.reduce((sum, w) => sum + w.slots, 0);
+  const cap = input.pending.length > 0 ? Math.ceil(input.maxInFlight / (input.spread ?? 1)) : input.maxInFlight;
   for (const w of working) {
-    const add = Math.max(0, Math.min(freeSlots, w.need - w.slots));
+    const add = Math.max(0, Math.min(freeSlots, Math.min(w.need, cap) - w.slots));
     w.slots += add;
     freeSlots -= add;
   }
   let started = 0;
-  while (freeSlots > 0 && started < input.pending.length && working.length < input.maxActiveBatches) {
+  const startNext = (slots: number): void => {
     const count = input.pending[started] ?? 0;
-    const slots = Math.min(freeSlots, count);
     working.push({ batch: -1, need: count, slots, permits: 0, failed: 0, inFlight: 0, remaining: count });
-    freeSlots -= slots;
     started += 1;
+  };
+  while (freeSlots > 0 && started < input.pending.length && working.length < input.maxActiveBatches) {
+    const slots = Math.min(freeSlots, input.pending[started] ?? 0, cap);
+    startNext(slots);
+    freeSlots -= slots;
   }
+  // Prefetch: once every running batch has started all its devices, the next batch starts
+  // without slots, so its devices are loaded by the time slots free up.
+  const allStarted = working.every((w) => w.remaining === 0);
+  if (started === 0 && allStarted && input.pending.length > 0 && working.length < input.maxActiveBatches) startNext(0);
   sharePermits(working, input.headroom);
   return toAllocation(working);
 }

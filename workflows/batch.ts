@@ -33,10 +33,10 @@ import { PushMode } from './settings.js';
 
 /** A batch with news reports at least this often (progress for the CLI and the Web UI). */
 const REPORT_INTERVAL_MS = 1000; // 1 s
-/** Devices per group activity in fast mode: at least this many… */
+/** Devices per group activity in fast mode: ten rounds of its units, at least this many… */
 const GROUP_MIN = 50;
 /** …and at most this many (the group's heartbeat details carry its results). */
-const GROUP_MAX = 250;
+const GROUP_MAX = 1000;
 
 export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
   const batch = new BatchRun(input);
@@ -135,7 +135,7 @@ class BatchRun {
   /** Fast path: first attempts for the next devices in one activity holding `units` of our budget. */
   private startGroup(): void {
     const units = this.freeUnits();
-    const size = Math.min(this.pending.length, GROUP_MAX, Math.max(GROUP_MIN, 2 * units));
+    const size = Math.min(this.pending.length, GROUP_MAX, Math.max(GROUP_MIN, 10 * units));
     const indexes = this.pending.splice(0, size);
     const devices = indexes.map((i) => this.devices[i]!);
     const label = `${devices[0]!.id}…${devices.at(-1)!.id}`;

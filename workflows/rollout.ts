@@ -48,7 +48,7 @@ import { batchRange, makePlan } from './plan.js';
 import { buildProgress, buildReport, detailsMarkdown } from './report.js';
 import type { RolloutCarry, StopState } from './rollout-state.js';
 import { applyReport, initialState, newBatch, totals } from './rollout-state.js';
-import { validateSettings } from './settings.js';
+import { PushMode, validateSettings } from './settings.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -59,6 +59,8 @@ const { freezeFleet } = proxyActivities<Activities>({
 
 /** Batches running at once, whatever the in-flight cap (bounds pending children and state). */
 const MAX_ACTIVE_BATCHES = 20;
+/** Batches pushing at once in fast mode (see allocation.ts `spread`). */
+const FAST_MODE_SPREAD = 2;
 /** Continue-as-new here even if the server has not suggested it yet (10,240 is the warning). */
 const MAX_EVENTS_PER_RUN = 8000;
 
@@ -165,6 +167,8 @@ class Rollout {
       pending,
       maxInFlight: this.input.settings.maxInFlight,
       maxActiveBatches: MAX_ACTIVE_BATCHES,
+      // Fast mode trades strict priority between neighbouring batches for throughput.
+      spread: this.input.settings.mode === PushMode.Fast ? FAST_MODE_SPREAD : 1,
       headroom: failureHeadroom(
         { failed: counts.failed, finished: counts.succeeded + counts.failed },
         this.input.settings,

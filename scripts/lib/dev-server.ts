@@ -162,6 +162,9 @@ function startDevArgs(options: DevServerOptions, namespace: string, port: number
   for (const [name, type] of Object.entries(options.searchAttributes ?? {})) {
     args.push('--search-attribute', `${name}=${type}`);
   }
+  // Eager activity execution: the server hands a scheduled activity straight back to the
+  // worker that completed the workflow task, saving a poll round trip per push.
+  args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
   return [...args, '--log-level', 'warn'];
 }
 
