@@ -109,7 +109,10 @@ async function historyFigures(
   for (const handle of handles) {
     const d = await handle.describe();
     maxEvents = Math.max(maxEvents, d.historyLength);
-    maxBytes = Math.max(maxBytes, d.historySize ?? 0);
+    if ((d.historySize ?? 0) > maxBytes) {
+      maxBytes = d.historySize ?? 0;
+      if (process.env['BENCH_DEBUG']) console.error(`largest history so far: ${handle.workflowId} ${d.runId} ${maxBytes} bytes, ${d.historyLength} events`);
+    }
   }
   return { maxEventsPerRun: maxEvents, maxHistoryBytesPerRun: maxBytes, runs: handles.length };
 }

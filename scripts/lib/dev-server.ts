@@ -237,7 +237,17 @@ function spawnServer(
     });
   }
   child.once('exit', () => file?.end());
+  if (child.pid !== undefined) watchParent(child.pid);
   return child;
+}
+
+/**
+ * A foreground server must not outlive this process, even when it is killed (a test run
+ * stopped by a timeout): a detached shell polls both and stops the server once we are gone.
+ */
+function watchParent(serverPid: number): void {
+  const script = `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${serverPid} 2>/dev/null; do sleep 1; done; kill -TERM ${serverPid} 2>/dev/null`;
+  spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' }).unref();
 }
 
 function stopper(child: ChildProcess, exited: Promise<number | null>): () => Promise<void> {
