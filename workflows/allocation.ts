@@ -69,7 +69,8 @@ export function allocate(input: AllocationInput): Allocation {
     original: b.grant,
   }));
   let freeSlots = input.maxInFlight - working.reduce((sum, w) => sum + w.slots, 0);
-  const cap = input.pending.length > 0 ? Math.ceil(input.maxInFlight / (input.spread ?? 1)) : input.maxInFlight;
+  const cap =
+    input.pending.length > 0 ? Math.ceil(input.maxInFlight / (input.spread ?? 1)) : input.maxInFlight;
   for (const w of working) {
     const add = Math.max(0, Math.min(freeSlots, Math.min(w.need, cap) - w.slots));
     w.slots += add;
@@ -89,7 +90,8 @@ export function allocate(input: AllocationInput): Allocation {
   // Prefetch: once every running batch has started all its devices, the next batch starts
   // without slots, so its devices are loaded by the time slots free up.
   const allStarted = working.every((w) => w.remaining === 0);
-  if (started === 0 && allStarted && input.pending.length > 0 && working.length < input.maxActiveBatches) startNext(0);
+  if (started === 0 && allStarted && input.pending.length > 0 && working.length < input.maxActiveBatches)
+    startNext(0);
   sharePermits(working, input.headroom);
   return toAllocation(working);
 }

@@ -5,8 +5,9 @@
 import type { FailureType } from '../shared/failure-types.js';
 import { ROLLOUT_FATAL_FAILURE_TYPES } from '../shared/failure-types.js';
 import type { DeviceTarget } from '../shared/types.js';
-import type { BatchInput, BatchReport, BatchResult, DeviceOutcome, FailureSample } from './definitions.js';
-import { DeviceOutcomeKind } from './definitions.js';
+import type { BatchResult } from './batch-result.js';
+import { OUTCOME_CODES } from './batch-result.js';
+import type { BatchInput, BatchReport, FailureSample } from './definitions.js';
 
 const MAX_SAMPLES_PER_BATCH = 5;
 const MAX_MESSAGE_LENGTH = 200;
@@ -19,14 +20,19 @@ export interface DeviceFailure {
 }
 
 export class BatchOutcomes {
-  private readonly outcomes: (DeviceOutcome | undefined)[];
+  private readonly codes: string[];
+  private readonly attempts: (number | null)[];
+  private readonly statuses: number[];
+  private readonly failures: BatchResult['failures'] = {};
   private counts = { succeeded: 0, failed: 0, aborted: 0 };
   private readonly failuresByType: Record<string, number> = {};
   private readonly samples: FailureSample[] = [];
   fatal: BatchReport['fatal'];
 
   constructor(count: number) {
-    this.outcomes = new Array<DeviceOutcome | undefined>(count);
+    this.codes = new Array<string>(count).fill(OUTCOME_CODES.notAttempted);
+    this.attempts = new Array<number | null>(count).fill(0);
+    this.statuses = new Array<number>(count).fill(0);
   }
 
   get failedCount(): number {
@@ -38,19 +44,14 @@ export class BatchOutcomes {
     return this.counts.succeeded + this.counts.failed + this.counts.aborted;
   }
 
-  succeeded(index: number, deviceId: string, attempts: number, status?: number): void {
+  succeeded(index: number, attempts: number, status?: number): void {
     this.counts.succeeded += 1;
-    this.outcomes[index] = {
-      deviceId,
-      outcome: DeviceOutcomeKind.Succeeded,
-      attempts,
-      ...(status === undefined ? {} : { status }),
-    };
+    this.set(index, OUTCOME_CODES.succeeded, attempts, status);
   }
 
-  aborted(index: number, deviceId: string): void {
+  aborted(index: number): void {
     this.counts.aborted += 1;
-    this.outcomes[index] = { deviceId, outcome: DeviceOutcomeKind.Aborted, attempts: null };
+    this.set(index, OUTCOME_CODES.aborted, null);
   }
 
   failed(index: number, deviceId: string, failure: DeviceFailure): void {
@@ -58,19 +59,19 @@ export class BatchOutcomes {
     const { errorType, attempts } = failure;
     this.counts.failed += 1;
     this.failuresByType[errorType] = (this.failuresByType[errorType] ?? 0) + 1;
-    this.outcomes[index] = {
-      deviceId,
-      outcome: DeviceOutcomeKind.Failed,
-      attempts,
-      errorType,
-      message,
-      ...(failure.status === undefined ? {} : { status: failure.status }),
-    };
+    this.set(index, OUTCOME_CODES.failed, attempts, failure.status);
+    this.failures[String(index)] = { errorType, message };
     if (this.samples.length < MAX_SAMPLES_PER_BATCH)
       this.samples.push({ deviceId, errorType, message, attempts });
     if (ROLLOUT_FATAL_FAILURE_TYPES.includes(errorType as FailureType) && !this.fatal) {
       this.fatal = { errorType, message };
     }
+  }
+
+  private set(index: number, code: string, attempts: number | null, status?: number): void {
+    this.codes[index] = code;
+    this.attempts[index] = attempts;
+    this.statuses[index] = status ?? 0;
   }
 
   /** The cumulative report the rollout folds into its state. */
@@ -95,22 +96,16 @@ export class BatchOutcomes {
 
   /** Every device of the slice, for `rollout results`. */
   result(input: BatchInput, devices: readonly DeviceTarget[]): BatchResult {
-    // Array.from visits every slot (map would skip the holes of devices never started).
-    const outcomes = Array.from(
-      this.outcomes,
-      (o, i): DeviceOutcome =>
-        o ?? {
-          deviceId: devices[i]?.id ?? `#${input.start + i}`,
-          outcome: DeviceOutcomeKind.NotAttempted,
-          attempts: 0,
-        },
-    );
     return {
       batch: input.batch,
       start: input.start,
       ...this.counts,
       notAttempted: input.count - this.finished,
-      outcomes,
+      deviceIds: devices.map((d) => d.id),
+      outcomes: this.codes.join(''),
+      attempts: this.attempts,
+      statuses: this.statuses,
+      failures: this.failures,
     };
   }
 }

@@ -25,7 +25,8 @@ import {
 import type { GroupDeviceResult, PushGroupResult } from '../activities/push-group.js';
 import type { DeviceTarget, PushResult } from '../shared/types.js';
 import { BatchOutcomes } from './batch-outcomes.js';
-import type { BatchControl, BatchGrant, BatchInput, BatchReport, BatchResult } from './definitions.js';
+import type { BatchResult } from './batch-result.js';
+import type { BatchControl, BatchGrant, BatchInput, BatchReport } from './definitions.js';
 import { batchControlSignal, batchReportSignal } from './definitions.js';
 import { describeFailure } from './failure.js';
 import { loadDevices, pushActivity, pushGroupActivity } from './push-activities.js';
@@ -127,7 +128,7 @@ class BatchRun {
         });
       }),
       1,
-      (result: PushResult) => this.outcomes.succeeded(index, device.id, result.attempt, result.status),
+      (result: PushResult) => this.outcomes.succeeded(index, result.attempt, result.status),
       (err) => this.recordFailure(index, device.id, err),
     );
   }
@@ -185,8 +186,8 @@ class BatchRun {
   private recordGroupDevice(index: number, r: GroupDeviceResult): void {
     const id = this.devices[index]!.id;
     const { settings } = this.input;
-    if (r.outcome === 'succeeded') this.outcomes.succeeded(index, id, r.attempt, r.status);
-    else if (r.outcome === 'aborted') this.outcomes.aborted(index, id);
+    if (r.outcome === 'succeeded') this.outcomes.succeeded(index, r.attempt, r.status);
+    else if (r.outcome === 'aborted') this.outcomes.aborted(index);
     else if (r.outcome === 'failed' || r.attempt >= settings.maxAttempts) {
       this.outcomes.failed(index, id, {
         errorType: r.errorType ?? 'Error',
@@ -202,7 +203,7 @@ class BatchRun {
   }
 
   private recordFailure(index: number, id: string, err: unknown): void {
-    if (isCancellation(err)) this.outcomes.aborted(index, id);
+    if (isCancellation(err)) this.outcomes.aborted(index);
     else this.outcomes.failed(index, id, describeFailure(err));
     this.checkFatal();
   }

@@ -152,13 +152,7 @@ export interface BatchReport extends DeviceCounts {
   error?: string;
 }
 
-/** Result of `batchWorkflow`: every device of the slice, for `rollout results`. */
-export interface BatchResult extends DeviceCounts {
-  batch: number;
-  start: number;
-  notAttempted: number;
-  outcomes: DeviceOutcome[];
-}
+export type { BatchResult } from './batch-result.js';
 
 /** Memo key under which a finished rollout keeps its report (readable after any ending). */
 export const REPORT_MEMO_KEY = 'report';

@@ -9,6 +9,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { BatchResult, DeviceOutcome, RolloutProgress } from '../../workflows/definitions.js';
 import type { DeviceTarget } from '../../shared/types.js';
+import { decodeBatchResult } from '../../workflows/batch-result.js';
 import { batchWorkflowId, DeviceOutcomeKind } from '../../workflows/definitions.js';
 import { parseFlags, positionals } from '../args.js';
 import type { Temporal } from '../config.js';
@@ -102,8 +103,8 @@ async function batchLines(
 }
 
 /**
- * Lines of a completed batch. A device the batch never started may come back as `null` (a
- * hole in the outcomes array survives JSON as null): it is named from the frozen fleet.
+ * Lines of a completed batch. A device whose id the batch does not know (its slice could not
+ * be loaded) is named from the frozen fleet, or given as a range.
  */
 async function completedLines(
   result: BatchResult,
@@ -112,7 +113,8 @@ async function completedLines(
   start: number,
   count: number,
 ): Promise<string> {
-  const outcomes: ReadonlyArray<DeviceOutcome | null | undefined> = result.outcomes;
+  const outcomes: ReadonlyArray<DeviceOutcome | undefined> =
+    result.deviceIds.length === 0 ? [] : decodeBatchResult(result);
   let devices: DeviceTarget[] | undefined;
   let lines = '';
   let unnamed: { start: number; count: number } | undefined;

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { BatchOutcomes } from '../../workflows/batch-outcomes.js';
+import { decodeBatchResult } from '../../workflows/batch-result.js';
+import type { BatchInput } from '../../workflows/definitions.js';
+
+const input = (count: number): BatchInput => ({ batch: 3, start: 1500, count }) as BatchInput;
+const devices = (count: number): { id: string; url: string; priority: number }[] =>
+  Array.from({ length: count }, (_, i) => ({ id: `dev-${i}`, url: 'http://127.0.0.1/', priority: 0 }));
+
+describe('batch result', () => {
+  it('gives every device of the slice its outcome, attempts, status and failure', () => {
+    const outcomes = new BatchOutcomes(4);
+    outcomes.succeeded(0, 3, 200);
+    outcomes.failed(1, 'dev-1', {
+      errorType: 'HttpClientError',
+      message: 'HTTP 404',
+      attempts: 1,
+      status: 404,
+    });
+    outcomes.aborted(2);
+    const result = outcomes.result(input(4), devices(4));
+
+    expect(result).toMatchObject({
+      batch: 3,
+      start: 1500,
+      succeeded: 1,
+      failed: 1,
+      aborted: 1,
+      notAttempted: 1,
+    });
+    expect(decodeBatchResult(JSON.parse(JSON.stringify(result)) as typeof result)).toEqual([
+      { deviceId: 'dev-0', outcome: 'succeeded', attempts: 3, status: 200 },
+      {
+        deviceId: 'dev-1',
+        outcome: 'failed',
+        attempts: 1,
+        status: 404,
+        errorType: 'HttpClientError',
+        message: 'HTTP 404',
+      },
+      { deviceId: 'dev-2', outcome: 'aborted', attempts: null },
+      { deviceId: 'dev-3', outcome: 'notAttempted', attempts: 0 },
+    ]);
+  });
+
+  it('leaves devices unnamed when the slice was never loaded', () => {
+    const result = new BatchOutcomes(2).result(input(2), []);
+    expect(decodeBatchResult(result)).toEqual([undefined, undefined]);
+  });
+
+  it('stays compact: a 1,000-device batch result is under 25 KB of JSON', () => {
+    const outcomes = new BatchOutcomes(1000);
+    for (let i = 0; i < 1000; i++) outcomes.succeeded(i, 1, 200);
+    const ids = Array.from({ length: 1000 }, (_, i) => ({
+      id: `dev-${String(i).padStart(6, '0')}`,
+      url: '',
+      priority: 0,
+    }));
+    expect(JSON.stringify(outcomes.result(input(1000), ids)).length).toBeLessThan(25_000);
+  });
+});
