@@ -111,7 +111,10 @@ async function historyFigures(
     maxEvents = Math.max(maxEvents, d.historyLength);
     if ((d.historySize ?? 0) > maxBytes) {
       maxBytes = d.historySize ?? 0;
-      if (process.env['BENCH_DEBUG']) console.error(`largest history so far: ${handle.workflowId} ${d.runId} ${maxBytes} bytes, ${d.historyLength} events`);
+      if (process.env['BENCH_DEBUG'])
+        console.error(
+          `largest history so far: ${handle.workflowId} ${d.runId} ${maxBytes} bytes, ${d.historyLength} events`,
+        );
     }
   }
   return { maxEventsPerRun: maxEvents, maxHistoryBytesPerRun: maxBytes, runs: handles.length };

@@ -27,9 +27,16 @@ describe('settingsFromFlags', () => {
     expect(settings).toEqual({ ...DEFAULT_SETTINGS, [setting]: expected });
   });
 
-  it('covers every setting with exactly one flag', () => {
-    const settings = SETTING_FLAGS.map((f) => f.setting).sort();
+  it('covers every setting with exactly one flag (--mode for the push mode)', () => {
+    const settings = [...SETTING_FLAGS.map((f) => f.setting), 'mode'].sort();
     expect(settings).toEqual(Object.keys(DEFAULT_SETTINGS).sort());
+  });
+
+  it('takes --mode fast and rejects an unknown mode naming the flag', () => {
+    expect(settingsFromFlags({ mode: 'fast' })).toMatchObject({ settings: { mode: 'fast' }, problems: [] });
+    expect(settingsFromFlags({ mode: 'turbo' }).problems).toEqual([
+      { flag: '--mode', message: 'must be per-device or fast (got "turbo")' },
+    ]);
   });
 
   it.each<[string, string, string]>([
