@@ -40,6 +40,8 @@ export interface GroupDeviceResult {
   message?: string;
   /** For `retry`: the device's `Retry-After`, in ms. */
   retryDelayMs?: number;
+  /** For `retry`: when the attempt failed (ms since the epoch), so the backoff counts from then. */
+  failedAt?: number;
 }
 
 export interface PushGroupResult {
@@ -122,6 +124,7 @@ function failureResult(
   return {
     i,
     outcome: failure.nonRetryable ? 'failed' : 'retry',
+    ...(failure.nonRetryable ? {} : { failedAt: Date.now() }),
     attempt,
     errorType: failure.type,
     message: `device ${deviceId}: ${failure.message}`,

@@ -16,14 +16,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
-import { createDispatcher } from '../activities/http.js';
-import { attemptPush } from '../activities/push.js';
 import { sha256File } from '../shared/digest.js';
-import type { ArtifactRef, DeviceTarget } from '../shared/types.js';
+import type { ArtifactRef } from '../shared/types.js';
 import type { RolloutReport } from '../workflows/definitions.js';
 import { batchWorkflowId } from '../workflows/definitions.js';
 import { PushMode, withDefaults } from '../workflows/settings.js';
-import { processPeakMb, startEngine, startSimulator, withPeakRss, writeResults } from './lib.js';
+import { processPeakMb, rawPush, startEngine, startSimulator, withPeakRss, writeResults } from './lib.js';
 
 interface Row {
   devices: number;
@@ -53,25 +51,6 @@ const { values } = parseArgs({
 const sizes = values.sizes.split(',').map(Number);
 const concurrency = Number(values.concurrency);
 const modes = values.modes.split(',');
-
-async function raw(devices: DeviceTarget[], artifact: ArtifactRef): Promise<number> {
-  const dispatcher = createDispatcher({
-    connectionsPerOrigin: 128,
-    keepAliveTimeoutMs: 10_000,
-    connectTimeoutMs: 10_000,
-  });
-  const never = new AbortController().signal;
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < devices.length) {
-      const device = devices[next++]!;
-      await attemptPush(dispatcher, { rolloutId: 'raw', device, artifact, attemptTimeoutMs: 30_000 }, never);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, lane));
-  await dispatcher.close();
-  return devices.length;
-}
 
 async function rollout(
   client: Client,
@@ -149,7 +128,7 @@ async function main(): Promise<void> {
         const row = { devices, mode } as Row;
         if (mode === 'raw') {
           const list = sim.devices();
-          const m = await withPeakRss(() => raw(list, artifact));
+          const m = await withPeakRss(() => rawPush(list, artifact, concurrency).then(() => list.length));
           Object.assign(row, {
             succeeded: m.value,
             workerPeakRssMb: m.peakMb,

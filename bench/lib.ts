@@ -10,7 +10,9 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { DevServer } from '../scripts/lib/dev-server.js';
 import { startDevServer } from '../scripts/lib/dev-server.js';
 import { REPO_ROOT } from '../shared/paths.js';
-import type { DeviceTarget } from '../shared/types.js';
+import { createDispatcher } from '../activities/http.js';
+import { attemptPush } from '../activities/push.js';
+import type { ArtifactRef, DeviceTarget } from '../shared/types.js';
 import { createRolloutWorker } from '../worker/create.js';
 import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/definitions.js';
 
@@ -138,4 +140,30 @@ export function writeResults(name: string, data: unknown): string {
   const file = join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
   return file;
+}
+
+/**
+ * Raw delivery: the project's own push code (`attemptPush`, the worker's dispatcher settings)
+ * in a plain loop of `concurrency` lanes, no Temporal.
+ */
+export async function rawPush(
+  devices: DeviceTarget[],
+  artifact: ArtifactRef,
+  concurrency: number,
+): Promise<void> {
+  const dispatcher = createDispatcher({
+    connectionsPerOrigin: 128,
+    keepAliveTimeoutMs: 10_000,
+    connectTimeoutMs: 10_000,
+  });
+  const never = new AbortController().signal;
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < devices.length) {
+      const device = devices[next++]!;
+      await attemptPush(dispatcher, { rolloutId: 'raw', device, artifact, attemptTimeoutMs: 120_000 }, never);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  await dispatcher.close();
 }

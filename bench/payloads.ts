@@ -8,13 +8,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createDispatcher } from '../activities/http.js';
-import { attemptPush } from '../activities/push.js';
 import { sha256File } from '../shared/digest.js';
-import type { ArtifactRef, DeviceTarget } from '../shared/types.js';
+import type { ArtifactRef } from '../shared/types.js';
 import type { RolloutReport } from '../workflows/definitions.js';
 import { PushMode, withDefaults } from '../workflows/settings.js';
-import { startEngine, startSimulator, withPeakRss, writeResults } from './lib.js';
+import { rawPush, startEngine, startSimulator, withPeakRss, writeResults } from './lib.js';
 
 interface Case {
   name: string;
@@ -36,21 +34,6 @@ async function artifactOf(dir: string, bytes: number): Promise<ArtifactRef> {
   return { path, sha256: await sha256File(path, 'base64'), size: bytes };
 }
 
-async function rawPushAll(devices: DeviceTarget[], artifact: ArtifactRef): Promise<void> {
-  const dispatcher = createDispatcher({
-    connectionsPerOrigin: 128,
-    keepAliveTimeoutMs: 10_000,
-    connectTimeoutMs: 10_000,
-  });
-  const never = new AbortController().signal;
-  await Promise.all(
-    devices.map((device) =>
-      attemptPush(dispatcher, { rolloutId: 'payloads', device, artifact, attemptTimeoutMs: 120_000 }, never),
-    ),
-  );
-  await dispatcher.close();
-}
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-payloads-'));
   const engine = await startEngine(dir);
@@ -61,7 +44,7 @@ async function main(): Promise<void> {
       const sim = await startSimulator(c.devices, join(dir, `fleet-${rows.length}.ndjson`));
       const started = performance.now();
       const { peakMb } = await withPeakRss(async () => {
-        if (!c.engine) return await rawPushAll(sim.devices(), artifact);
+        if (!c.engine) return await rawPush(sim.devices(), artifact, c.devices);
         const fleet = sim.fleetPath;
         const handle = await engine.client.workflow.start('rolloutWorkflow', {
           taskQueue: engine.taskQueue,

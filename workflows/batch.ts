@@ -39,6 +39,11 @@ const GROUP_MIN = 50;
 /** …and at most this many (the group's heartbeat details carry its results). */
 const GROUP_MAX = 1000;
 
+/** Workflow time (deterministic in Temporal's sandbox: the time of the current workflow task). */
+function workflowNow(): number {
+  return new Date().getTime();
+}
+
 export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
   const batch = new BatchRun(input);
   setHandler(batchControlSignal, (control) => batch.control(control));
@@ -196,8 +201,11 @@ class BatchRun {
         ...(r.status === undefined ? {} : { status: r.status }),
       });
     } else {
-      // Retried like the per-device path would: after the Retry-After or the first backoff step.
-      this.startPush(index, r.attempt, r.retryDelayMs ?? settings.initialIntervalMs);
+      // Retried like the per-device path would: after the Retry-After or the first backoff
+      // step, counted from the failed attempt (the group may have run on a while after it).
+      const delay = r.retryDelayMs ?? settings.initialIntervalMs;
+      const waited = r.failedAt === undefined ? 0 : Math.max(0, workflowNow() - r.failedAt);
+      this.startPush(index, r.attempt, Math.max(0, delay - waited));
     }
     this.checkFatal();
   }

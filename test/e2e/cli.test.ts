@@ -34,12 +34,7 @@ function rollout(args: string[]): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn('npm', ['run', '--silent', 'rollout', '--', ...args], {
       cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: env.address,
-        TEMPORAL_TASK_QUEUE: env.taskQueue,
-        ROLLOUT_DATA_DIR: env.dataDir,
-      },
+      env: env.processEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

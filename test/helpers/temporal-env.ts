@@ -28,6 +28,8 @@ export interface TestEnv {
   workerConfig: WorkerConfig;
   /** Starts an in-process worker; stop it with the returned function. */
   startWorker(identity?: string): Promise<() => Promise<void>>;
+  /** The environment a worker or CLI process needs to reach this server, queue and data folder. */
+  processEnv(): NodeJS.ProcessEnv;
   /** Starts a simulated fleet, closed with the environment. */
   simulator(devices: number, behavior?: (id: string, i: number) => DeviceBehavior): Promise<DeviceSimulator>;
   close(): Promise<void>;
@@ -73,6 +75,12 @@ export async function createTestEnv(name: string): Promise<TestEnv> {
       stops.push(stop);
       return stop;
     },
+    processEnv: () => ({
+      ...process.env,
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      ROLLOUT_DATA_DIR: dataDir,
+    }),
     async simulator(devices, behavior) {
       const sim = await DeviceSimulator.start({ devices, ...(behavior ? { behavior } : {}) });
       simulators.push(sim);

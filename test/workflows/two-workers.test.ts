@@ -16,13 +16,7 @@ const workers: ChildProcess[] = [];
 function startWorkerProcess(): Promise<void> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
     cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: env.address,
-      TEMPORAL_TASK_QUEUE: env.taskQueue,
-      ROLLOUT_DATA_DIR: env.dataDir,
-      WORKFLOW_BUNDLE: inject('workflowBundlePath'),
-    },
+    env: { ...env.processEnv(), WORKFLOW_BUNDLE: inject('workflowBundlePath') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   workers.push(child);
