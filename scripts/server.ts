@@ -12,9 +12,9 @@ import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/definitions.js';
 import { isServerReachable, startDevServer } from './lib/dev-server.js';
 import { isPortFree } from './lib/ports.js';
-import { REPO_ROOT } from './lib/temporal-cli.js';
+import { DEFAULT_DATA_DIR } from '../shared/paths.js';
 
-const DATA_DIR = join(REPO_ROOT, '.data');
+const DATA_DIR = DEFAULT_DATA_DIR;
 const PID_FILE = join(DATA_DIR, 'temporal-server.pid');
 const LOG_FILE = join(DATA_DIR, 'temporal-server.log');
 const HOST = '127.0.0.1';

@@ -2,11 +2,9 @@
  * Activity options of the pushes. Workflow-safe: proxies only, activities imported as types.
  */
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.js';
+import type { Activities } from '../activities/index.js';
 import { FailureType, PERMANENT_FAILURE_TYPES } from '../shared/failure-types.js';
 import type { RolloutSettings } from './settings.js';
-
-type Activities = ReturnType<typeof createActivities>;
 
 /** Time an attempt may take beyond its own timeout before Temporal declares it lost (stream setup, queueing). */
 const PUSH_GRACE_MS = 10_000; // 10 s

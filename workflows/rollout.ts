@@ -29,7 +29,7 @@ import {
   workflowInfo,
   allHandlersFinished,
 } from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.js';
+import type { Activities } from '../activities/index.js';
 import { FailureType } from '../shared/failure-types.js';
 import { batchWorkflow } from './batch.js';
 import { failureHeadroom, isTripped, tripReason } from './breaker.js';
@@ -49,8 +49,6 @@ import { buildProgress, buildReport, detailsMarkdown } from './report.js';
 import type { RolloutCarry, StopState } from './rollout-state.js';
 import { applyReport, initialState, newBatch, totals } from './rollout-state.js';
 import { PushMode, validateSettings } from './settings.js';
-
-type Activities = ReturnType<typeof createActivities>;
 
 const { freezeFleet } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',

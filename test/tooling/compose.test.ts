@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../scripts/lib/temporal-cli.js';
+import { REPO_ROOT } from '../../shared/paths.js';
 import { SEARCH_ATTRIBUTE_TYPES } from '../../workflows/definitions.js';
 
 const execFileAsync = promisify(execFile);
