@@ -33,6 +33,11 @@ export const FailureType = {
   CredentialUnavailable: 'CredentialUnavailable',
   /** Temporal gave up on the device (overall device budget, heartbeat timeout). */
   DeviceTimeout: 'DeviceTimeout',
+  /**
+   * Verified completion: the device accepted the push but did not report the artifact's digest
+   * on its status URL before the verify timeout. Permanent (the push itself succeeded).
+   */
+  VerifyTimeout: 'VerifyTimeout',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -44,6 +49,7 @@ export const PERMANENT_FAILURE_TYPES: readonly FailureType[] = [
   FailureType.ArtifactUnreadable,
   FailureType.InvalidFleet,
   FailureType.CredentialUnavailable,
+  FailureType.VerifyTimeout,
 ];
 
 /** Failure types that mean the rollout itself is broken, not one device: the rollout stops. */

@@ -19,6 +19,20 @@ export interface DeviceTarget {
   token?: string;
   /** Extra request headers (not secrets: they are stored in history). */
   headers?: Record<string, string>;
+  /** Where the device reports the version it runs (verified completion); overrides `--verify`. */
+  statusUrl?: string;
+}
+
+/**
+ * Verified completion: after a 2xx the push polls the device's status URL until it reports the
+ * artifact's digest, or fails `VerifyTimeout` once `timeoutMs` has passed.
+ */
+export interface VerifySpec {
+  /** Status URL template, `{id}` = the URL-encoded device id; a device's `statusUrl` wins. */
+  urlTemplate?: string;
+  timeoutMs: number;
+  /** Delay between two polls. */
+  intervalMs: number;
 }
 
 /** The fleet file as the client validated it. */
@@ -61,6 +75,8 @@ export interface PushInput {
    * attempt number in results and failure details.
    */
   attemptOffset?: number;
+  /** Verify the device runs the artifact after it accepted it (absent: a 2xx is success). */
+  verify?: VerifySpec;
 }
 
 /** A successful push. */

@@ -2,22 +2,28 @@
  * The rollout's public surface: workflow inputs and results, signals, queries, and the
  * search attributes. The client imports only this module (and `settings.ts`).
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import type { ArtifactRef, FleetSource, FrozenFleet } from '../shared/types.js';
 import type { RolloutCarry } from './rollout-state.js';
-import type { RolloutSettings } from './settings.js';
+import type { Plan } from './plan.js';
+import type { LiveSetting, RolloutSettings, SettingsChange } from './settings.js';
 
+export type { Plan } from './plan.js';
 export type { ArtifactRef, DeviceTarget, FleetSource, FrozenFleet } from '../shared/types.js';
-export type { RolloutSettings } from './settings.js';
+export type { RolloutSettings, SettingsChange } from './settings.js';
 export type { RolloutCarry } from './rollout-state.js';
 
 /** Task queue both workflows and activities use unless configured otherwise. */
 export const DEFAULT_TASK_QUEUE = 'rollouts';
 
-/** Final status of a rollout. */
+/** Status of a rollout: the first three while it runs, the last three once it has ended. */
 export const RolloutStatus = {
   Running: 'running',
+  /** No new push starts (paused by an operator, or by the breaker with `--on-breaker pause`). */
+  Paused: 'paused',
+  /** Between waves: baking, or waiting for `rollout approve`. */
+  Waiting: 'waiting',
   Completed: 'completed',
   Halted: 'halted',
   Cancelled: 'cancelled',
@@ -61,6 +67,28 @@ export interface DeviceCounts {
   aborted: number;
 }
 
+/** One wave as progress shows it. */
+export interface WaveProgress extends DeviceCounts {
+  /** 1-based, as the CLI and the Web UI number waves. */
+  wave: number;
+  /** Devices in this wave. */
+  devices: number;
+  /** The wave's own failure threshold, if it has one. */
+  failureThreshold: number | null;
+  state: 'pending' | 'running' | 'done';
+}
+
+/** What a rollout that is not pushing waits for, and the command that ends the wait. */
+export interface WaitState {
+  kind: 'approval' | 'bake' | 'resume';
+  /** 1-based wave the wait follows (approval, bake) or interrupts (resume). */
+  wave: number;
+  /** End of a bake (ISO time). */
+  until?: string;
+  /** Human sentence, e.g. "approval of wave 2 (`rollout approve ID`)". */
+  message: string;
+}
+
 /** Live progress, answered by `progressQuery`. */
 export interface RolloutProgress extends DeviceCounts {
   rolloutId: string;
@@ -80,6 +108,19 @@ export interface RolloutProgress extends DeviceCounts {
   batchSize: number;
   /** The frozen fleet (so `rollout results` can name devices of batches never started). */
   fleet: FrozenFleet;
+  /**
+   * Waves and batches (plan.ts `batchRange` maps a batch to its devices). Absent in progress of
+   * rollouts started before waves existed: then batch n holds [n * batchSize, (n + 1) * batchSize).
+   */
+  plan?: Plan;
+  /** The waves (one when none were asked for) and the 1-based wave now running or next. */
+  waves?: { current: number; list: WaveProgress[] };
+  /** Why no push starts, when the rollout waits for time or a human; null while it pushes. */
+  waitingFor?: WaitState | null;
+  /** The settings `rollout set` can change, as they are now. */
+  live?: Pick<RolloutSettings, LiveSetting>;
+  /** Estimated seconds to the end at the recent pace (null before there is a pace, or while waiting). */
+  etaSeconds?: number | null;
 }
 
 /** The final report: the workflow's result, the `RolloutHalted` failure's details, and memo `report`. */
@@ -161,8 +202,32 @@ export const batchReportSignal = defineSignal<[BatchReport]>('batchReport');
 export const batchControlSignal = defineSignal<[BatchControl]>('batchControl');
 export const progressQuery = defineQuery<RolloutProgress>('progress');
 
+/** Why an operator paused (shown in the UI and the CLI). */
+export interface PauseRequest {
+  reason?: string;
+}
+
+/** Stop starting new pushes; those in flight finish. Resumed by `resumeSignal`. */
+export const pauseSignal = defineSignal<[PauseRequest?]>('pause');
+/** Continue a paused rollout; a breaker pause also acknowledges the failures counted so far. */
+export const resumeSignal = defineSignal('resume');
+/** Let the next wave start (a wave waiting for approval), or skip the rest of a bake and its approval. */
+export const approveSignal = defineSignal('approve');
+/** Skip the bake of the wave that just finished (an approval gate still waits). */
+export const promoteSignal = defineSignal('promote');
+
+/** Answer of `setUpdate`: the live settings after the change. */
+export type SettingsChangeResult = Pick<RolloutSettings, LiveSetting>;
+/**
+ * Change rate, max in flight or failure threshold of a running rollout. Its validator rejects an
+ * invalid value (nothing changes, and no history event is written); the change takes effect at
+ * once for new pushes.
+ */
+export const setUpdate = defineUpdate<SettingsChangeResult, [SettingsChange]>('set');
+
 /** Search attributes the rollout keeps current (registered by `npm run server`). */
 export const SearchAttribute = {
+  id: defineSearchAttributeKey('RolloutId', 'KEYWORD'),
   status: defineSearchAttributeKey('RolloutStatus', 'KEYWORD'),
   progress: defineSearchAttributeKey('RolloutProgress', 'INT'),
   failed: defineSearchAttributeKey('RolloutFailed', 'INT'),
@@ -170,6 +235,7 @@ export const SearchAttribute = {
 
 /** Name → type, for registering the search attributes on a server. */
 export const SEARCH_ATTRIBUTE_TYPES: Readonly<Record<string, 'Keyword' | 'Int'>> = {
+  RolloutId: 'Keyword',
   RolloutStatus: 'Keyword',
   RolloutProgress: 'Int',
   RolloutFailed: 'Int',

@@ -13,7 +13,31 @@ export const PushMode = {
 } as const;
 export type PushMode = (typeof PushMode)[keyof typeof PushMode];
 
-/** Settings of one rollout. Durations are in milliseconds. */
+/** What a tripped breaker does. */
+export const BreakerAction = {
+  /** End the rollout `halted`. */
+  Halt: 'halt',
+  /** Pause for a human, who resumes (acknowledging the failures counted so far) or cancels. */
+  Pause: 'pause',
+} as const;
+export type BreakerAction = (typeof BreakerAction)[keyof typeof BreakerAction];
+
+/**
+ * One wave: where it ends, as a cumulative share of the fleet (`percent`) or a cumulative device
+ * count (`count`), with its own failure threshold if it has one. The first wave is the canary.
+ */
+export interface WaveSpec {
+  size: number;
+  unit: 'percent' | 'count';
+  /** Failure threshold of this wave alone (the rollout-wide one still applies). */
+  failureThreshold?: number;
+}
+
+/**
+ * Settings of one rollout. Durations are in milliseconds. Fields added after the first release
+ * are optional: rollouts started before them (and their recorded histories) lack them, and
+ * `undefined` means the default.
+ */
 export interface RolloutSettings {
   /** First attempts per device or grouped (absent in rollouts started before it existed: per device). */
   mode?: PushMode;
@@ -37,6 +61,25 @@ export interface RolloutSettings {
   failureThreshold: number;
   /** ...once at least this many devices have finished. */
   minSamples: number;
+  /** What a tripped breaker does (default halt). */
+  onBreaker?: BreakerAction;
+  /** Device pushes started per second across the rollout; 0 = no limit. */
+  rate?: number;
+  /** Waves, in order; absent or empty = one wave, the whole fleet. */
+  waves?: WaveSpec[];
+  /** Time a finished wave bakes before the next one starts (0 = none). */
+  bakeMs?: number;
+  /** Wait for `rollout approve` after each wave but the last. */
+  approveWaves?: boolean;
+  /**
+   * Verify each pushed device: poll this URL (`{id}` is replaced by the device id, URL-encoded)
+   * until it reports the artifact's digest. A device's own `statusUrl` takes precedence.
+   */
+  verifyUrl?: string;
+  /** How long a device may take to confirm the new version (then it fails `VerifyTimeout`). */
+  verifyTimeoutMs?: number;
+  /** Delay between two status polls of one device. */
+  verifyIntervalMs?: number;
 }
 
 export const DEFAULT_SETTINGS: Readonly<RolloutSettings> = Object.freeze({
@@ -51,7 +94,19 @@ export const DEFAULT_SETTINGS: Readonly<RolloutSettings> = Object.freeze({
   deviceTimeoutMs: 30 * 60 * 1000, // 30 min
   failureThreshold: 0.2,
   minSamples: 20,
+  onBreaker: BreakerAction.Halt,
+  rate: 0,
+  waves: [],
+  bakeMs: 0,
+  approveWaves: false,
+  verifyTimeoutMs: 5 * 60 * 1000, // 5 min
+  verifyIntervalMs: 1000, // 1 s
 });
+
+/** The settings `rollout set` may change while a rollout runs. */
+export type LiveSetting = 'rate' | 'maxInFlight' | 'failureThreshold';
+export const LIVE_SETTINGS: readonly LiveSetting[] = ['rate', 'maxInFlight', 'failureThreshold'];
+export type SettingsChange = Partial<Pick<RolloutSettings, LiveSetting>>;
 
 /**
  * Upper bounds that keep one rollout inside Temporal's limits: a batch child's history grows
@@ -62,6 +117,8 @@ export const LIMITS = Object.freeze({
   maxBatchSize: 1000,
   maxInFlight: 10_000,
   maxAttempts: 100,
+  maxRate: 100_000,
+  maxWaves: 20,
 });
 
 /** One validation problem, named by the setting (the client maps it to its flag). */
@@ -72,15 +129,22 @@ export interface SettingProblem {
 
 type Rule = (s: RolloutSettings) => string | undefined;
 
-/** The settings that are numbers (all but `mode`). */
-export type NumericSetting = Exclude<keyof RolloutSettings, 'mode'>;
+/** The settings that are numbers. */
+export type NumericSetting = {
+  [K in keyof RolloutSettings]-?: NonNullable<RolloutSettings[K]> extends number ? K : never;
+}[keyof RolloutSettings];
 
 const integerIn =
   (key: NumericSetting, min: number, max: number): Rule =>
-  (s) =>
-    Number.isInteger(s[key]) && s[key] >= min && s[key] <= max
+  (s) => {
+    const value = s[key];
+    if (value === undefined) return undefined;
+    return Number.isInteger(value) && value >= min && value <= max
       ? undefined
-      : `must be a whole number from ${min} to ${max} (got ${s[key]})`;
+      : `must be a whole number from ${min} to ${max} (got ${value})`;
+  };
+
+const isRatio = (value: number): boolean => Number.isFinite(value) && value >= 0 && value <= 1;
 
 const RULES: ReadonlyArray<[keyof RolloutSettings, Rule]> = [
   ['batchSize', integerIn('batchSize', 1, LIMITS.maxBatchSize)],
@@ -108,9 +172,40 @@ const RULES: ReadonlyArray<[keyof RolloutSettings, Rule]> = [
   [
     'failureThreshold',
     (s) =>
-      Number.isFinite(s.failureThreshold) && s.failureThreshold >= 0 && s.failureThreshold <= 1
+      isRatio(s.failureThreshold)
         ? undefined
         : `must be a ratio from 0 to 1, e.g. 0.2 (got ${s.failureThreshold})`,
+  ],
+  ['bakeMs', integerIn('bakeMs', 0, 30 * 24 * 3600 * 1000)],
+  ['verifyTimeoutMs', integerIn('verifyTimeoutMs', 1, 24 * 3600 * 1000)],
+  ['verifyIntervalMs', integerIn('verifyIntervalMs', 1, 3600 * 1000)],
+  [
+    'rate',
+    (s) =>
+      s.rate === undefined || (Number.isFinite(s.rate) && s.rate >= 0 && s.rate <= LIMITS.maxRate)
+        ? undefined
+        : `must be a number of devices per second from 0 (no limit) to ${LIMITS.maxRate} (got ${s.rate})`,
+  ],
+  [
+    'onBreaker',
+    (s) =>
+      s.onBreaker === undefined || Object.values(BreakerAction).includes(s.onBreaker)
+        ? undefined
+        : `must be ${Object.values(BreakerAction).join(' or ')} (got ${String(s.onBreaker)})`,
+  ],
+  ['waves', (s) => wavesProblem(s.waves ?? [])],
+  [
+    'verifyUrl',
+    (s) => {
+      if (s.verifyUrl === undefined) return undefined;
+      try {
+        const url = new URL(s.verifyUrl.replaceAll('{id}', 'x'));
+        if (url.protocol === 'http:' || url.protocol === 'https:') return undefined;
+      } catch {
+        // reported below
+      }
+      return `must be an http(s) URL template such as http://host/devices/{id}/status (got ${s.verifyUrl})`;
+    },
   ],
   [
     'maxIntervalMs',
@@ -127,6 +222,77 @@ const RULES: ReadonlyArray<[keyof RolloutSettings, Rule]> = [
         : `must not be below the attempt timeout (${s.deviceTimeoutMs} ms < ${s.attemptTimeoutMs} ms)`,
   ],
 ];
+
+function wavesProblem(waves: readonly WaveSpec[]): string | undefined {
+  if (waves.length > LIMITS.maxWaves) return `may list at most ${LIMITS.maxWaves} waves (got ${waves.length})`;
+  let previous: WaveSpec | undefined;
+  for (const [i, wave] of waves.entries()) {
+    const n = i + 1;
+    if (wave.unit === 'percent' && !(Number.isFinite(wave.size) && wave.size > 0 && wave.size <= 100))
+      return `wave ${n}: a share must be above 0 % and at most 100 % (got ${wave.size} %)`;
+    if (wave.unit === 'count' && !(Number.isInteger(wave.size) && wave.size >= 1))
+      return `wave ${n}: a device count must be a whole number from 1 (got ${wave.size})`;
+    if (wave.failureThreshold !== undefined && !isRatio(wave.failureThreshold))
+      return `wave ${n}: its failure threshold must be a ratio from 0 to 1 (got ${wave.failureThreshold})`;
+    if (previous && previous.unit === wave.unit && wave.size <= previous.size)
+      return `wave ${n}: sizes are cumulative and must grow (${describeWave(previous)} then ${describeWave(wave)})`;
+    previous = wave;
+  }
+  return undefined;
+}
+
+/** `10%` or `500`, as the flag writes it. */
+export function describeWave(wave: WaveSpec): string {
+  const size = wave.unit === 'percent' ? `${wave.size}%` : String(wave.size);
+  return wave.failureThreshold === undefined ? size : `${size}:${wave.failureThreshold}`;
+}
+
+/**
+ * Parses `1%,10%,50%,100%` (cumulative shares), absolute counts (`10,100,100%`), each with an
+ * optional own failure threshold after a colon (`1%:0.05`). Throws a message naming the wave.
+ */
+export function parseWaves(text: string): WaveSpec[] {
+  const parts = text.split(',').map((p) => p.trim());
+  return parts.map((part, i) => {
+    const match = /^(\d+(?:\.\d+)?)(%?)(?::(\d*(?:\.\d+)?%?))?$/.exec(part);
+    if (!match) {
+      throw new Error(
+        `wave ${i + 1} "${part}" is not a share (10%) or a device count (500), optionally with its own failure threshold (10%:0.05)`,
+      );
+    }
+    const [, size = '', percent, threshold] = match;
+    const wave: WaveSpec = { size: Number(size), unit: percent === '%' ? 'percent' : 'count' };
+    if (threshold !== undefined && threshold !== '') {
+      wave.failureThreshold = threshold.endsWith('%')
+        ? Number(threshold.slice(0, -1)) / 100
+        : Number(threshold);
+    }
+    return wave;
+  });
+}
+
+/** Checks a live change against the rollout's settings; the problems, or the settings after it. */
+export function applyChange(
+  settings: RolloutSettings,
+  change: SettingsChange,
+): { settings: RolloutSettings; problems: SettingProblem[] } {
+  const problems: SettingProblem[] = [];
+  for (const key of Object.keys(change)) {
+    if (!(LIVE_SETTINGS as readonly string[]).includes(key)) {
+      problems.push({
+        setting: key as keyof RolloutSettings,
+        message: `cannot be changed while the rollout runs (only ${LIVE_SETTINGS.join(', ')})`,
+      });
+    }
+  }
+  const defined = Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined));
+  if (Object.keys(defined).length === 0 && problems.length === 0) {
+    problems.push({ setting: 'rate', message: 'no change given (set rate, maxInFlight or failureThreshold)' });
+  }
+  const next = { ...settings, ...defined };
+  problems.push(...validateSettings(next).filter((p) => p.setting in change));
+  return { settings: next, problems };
+}
 
 /** Every problem with `settings`; empty when they are valid. */
 export function validateSettings(settings: RolloutSettings): SettingProblem[] {
