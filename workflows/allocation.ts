@@ -8,6 +8,10 @@
  * - Failure permits (see breaker.ts): outstanding permits never exceed the breaker's headroom.
  *   When no permit is free and nothing is in flight, one permit goes out as a probe, so a
  *   rollout near its threshold advances one device at a time instead of stalling.
+ * - Both budgets shrink when a live change lowers them (`rollout set`): the latest batches give
+ *   back what they do not use first; a push in flight is never taken back.
+ * - Rate: with a devices/s limit, each batch that still has devices to start gets a share of it
+ *   in proportion to its slots, so the shares never add up to more than the limit.
  */
 import type { BatchGrant } from './definitions.js';
 
@@ -36,6 +40,8 @@ export interface AllocationInput {
   spread?: number;
   /** Failures the breaker can still absorb (breaker.ts `failureHeadroom`). */
   headroom: number;
+  /** Devices/s the whole rollout may start; 0 or absent = no limit. */
+  rate?: number;
 }
 
 export interface Allocation {
@@ -53,6 +59,7 @@ interface Working {
   failed: number;
   inFlight: number;
   remaining: number;
+  rate?: number;
   original?: BatchGrant;
 }
 
@@ -68,6 +75,7 @@ export function allocate(input: AllocationInput): Allocation {
     remaining: b.remaining,
     original: b.grant,
   }));
+  shrinkSlots(working, input.maxInFlight);
   let freeSlots = input.maxInFlight - working.reduce((sum, w) => sum + w.slots, 0);
   const cap =
     input.pending.length > 0 ? Math.ceil(input.maxInFlight / (input.spread ?? 1)) : input.maxInFlight;
@@ -93,10 +101,39 @@ export function allocate(input: AllocationInput): Allocation {
   if (started === 0 && allStarted && input.pending.length > 0 && working.length < input.maxActiveBatches)
     startNext(0);
   sharePermits(working, input.headroom);
+  shareRate(working, input.rate ?? 0);
   return toAllocation(working);
 }
 
+/** After `maxInFlight` went down: the latest batches give back slots they are not using. */
+function shrinkSlots(working: Working[], maxInFlight: number): void {
+  let excess = working.reduce((sum, w) => sum + w.slots, 0) - maxInFlight;
+  for (let i = working.length - 1; i >= 0 && excess > 0; i--) {
+    const w = working[i]!;
+    const cut = Math.min(excess, Math.max(0, w.slots - w.inFlight));
+    w.slots -= cut;
+    excess -= cut;
+  }
+}
+
+/** Splits the rollout's rate among batches with devices to start, in proportion to their slots. */
+function shareRate(working: Working[], rate: number): void {
+  if (!(rate > 0)) return;
+  const starting = working.filter((w) => w.remaining > 0 && w.slots > 0);
+  const slots = starting.reduce((sum, w) => sum + w.slots, 0);
+  for (const w of working) w.rate = 0;
+  for (const w of starting) w.rate = (rate * w.slots) / slots;
+}
+
 function sharePermits(working: Working[], headroom: number): void {
+  // After the threshold went down: the latest batches give back permits they are not using.
+  let excess = working.reduce((sum, w) => sum + Math.max(0, w.permits - w.failed), 0) - Math.max(0, headroom);
+  for (let i = working.length - 1; i >= 0 && excess > 0; i--) {
+    const w = working[i]!;
+    const cut = Math.min(excess, Math.max(0, w.permits - w.failed - w.inFlight));
+    w.permits -= cut;
+    excess -= cut;
+  }
   let free = headroom - working.reduce((sum, w) => sum + Math.max(0, w.permits - w.failed), 0);
   for (const w of working) {
     const want = w.failed + Math.min(w.slots, w.need);
@@ -114,9 +151,14 @@ function toAllocation(working: Working[]): Allocation {
   const grants = new Map<number, BatchGrant>();
   const starts: BatchGrant[] = [];
   for (const w of working) {
-    const grant = { slots: w.slots, permits: w.permits };
+    const grant: BatchGrant = { slots: w.slots, permits: w.permits };
+    if (w.rate !== undefined) grant.rate = w.rate;
     if (!w.original) starts.push(grant);
-    else if (w.original.slots !== grant.slots || w.original.permits !== grant.permits)
+    else if (
+      w.original.slots !== grant.slots ||
+      w.original.permits !== grant.permits ||
+      w.original.rate !== grant.rate
+    )
       grants.set(w.batch, grant);
   }
   return { grants, starts };

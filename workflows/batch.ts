@@ -23,17 +23,19 @@ import {
   sleep,
 } from '@temporalio/workflow';
 import type { GroupDeviceResult, PushGroupResult } from '../activities/push-group.js';
-import type { DeviceTarget, PushResult } from '../shared/types.js';
+import type { DeviceTarget, PushResult, VerifySpec } from '../shared/types.js';
 import { BatchOutcomes } from './batch-outcomes.js';
 import type { BatchResult } from './batch-result.js';
 import type { BatchControl, BatchGrant, BatchInput, BatchReport } from './definitions.js';
 import { batchControlSignal, batchReportSignal } from './definitions.js';
 import { describeFailure } from './failure.js';
 import { loadDevices, pushActivity, pushGroupActivity } from './push-activities.js';
-import { PushMode } from './settings.js';
+import { DEFAULT_SETTINGS, PushMode } from './settings.js';
 
 /** A batch with news reports at least this often (progress for the CLI and the Web UI). */
 const REPORT_INTERVAL_MS = 1000; // 1 s
+/** Under a rate limit, the batch wakes at most this often to start the devices now due. */
+const RATE_TICK_MS = 100;
 /** Devices per group activity in fast mode: ten rounds of its units, at least this many… */
 const GROUP_MIN = 50;
 /** …and at most this many (the group's heartbeat details carry its results). */
@@ -62,6 +64,8 @@ class BatchRun {
   private changed = false;
   private lastReported = -1;
   private readonly pushes = new CancellationScope();
+  /** Rate limit: workflow time at which the next device may start. */
+  private nextStartAt = 0;
 
   constructor(private readonly input: BatchInput) {
     this.grant = input.grant;
@@ -99,14 +103,49 @@ class BatchRun {
   private async pushAll(): Promise<void> {
     for (;;) {
       while (this.freeUnits() > 0 && this.pending.length > 0 && !this.stopReason) {
-        if (this.fast) this.startGroup();
-        else this.startPush(this.pending.shift()!);
+        const due = this.dueNow();
+        if (due === 0) break;
+        if (this.fast) this.startGroup(due);
+        else {
+          this.startPush(this.pending.shift()!);
+          this.started(1);
+        }
       }
       if (this.stopReason || (this.pending.length === 0 && this.inFlight === 0)) return;
       if (this.shouldReportNow()) await this.report({});
-      await condition(() => this.changed);
+      const wait = this.rateWaitMs();
+      if (wait === undefined) await condition(() => this.changed);
+      else await condition(() => this.changed, wait);
       this.changed = false;
     }
+  }
+
+  /**
+   * Devices the rate limit lets start now (Infinity without one). Starts are spaced 1/rate
+   * apart on the workflow clock; a batch that was idle gets no saved-up burst beyond one tick.
+   */
+  private dueNow(): number {
+    const rate = this.grant.rate;
+    if (rate === undefined) return Number.POSITIVE_INFINITY;
+    if (!(rate > 0)) return 0;
+    const now = workflowNow();
+    const interval = 1000 / rate;
+    this.nextStartAt = Math.max(this.nextStartAt, now - RATE_TICK_MS);
+    if (now < this.nextStartAt) return 0;
+    return Math.floor((now - this.nextStartAt) / interval) + 1;
+  }
+
+  private started(devices: number): void {
+    const rate = this.grant.rate;
+    if (rate !== undefined && rate > 0) this.nextStartAt += (devices * 1000) / rate;
+  }
+
+  /** How long to sleep for the next due device, when only the rate holds devices back. */
+  private rateWaitMs(): number | undefined {
+    const rate = this.grant.rate;
+    if (rate === undefined || !(rate > 0) || this.pending.length === 0 || this.freeUnits() <= 0)
+      return undefined;
+    return Math.max(RATE_TICK_MS, this.nextStartAt - workflowNow());
   }
 
   /** Pushes that may start now: free slots, and failure permits left (failed + in flight < permits). */
@@ -119,7 +158,8 @@ class BatchRun {
 
   private startPush(index: number, attemptsMade = 0, delayMs = 0): void {
     const device = this.devices[index]!;
-    const push = pushActivity(this.input.settings, device.id, attemptsMade);
+    const verify = this.verifyFor([device]);
+    const push = pushActivity(this.input.settings, device.id, attemptsMade, verify.verify !== undefined);
     const { rolloutId, artifact, settings } = this.input;
     this.track(
       this.pushes.run(async () => {
@@ -130,6 +170,7 @@ class BatchRun {
           artifact,
           attemptTimeoutMs: settings.attemptTimeoutMs,
           ...(attemptsMade > 0 ? { attemptOffset: attemptsMade } : {}),
+          ...verify,
         });
       }),
       1,
@@ -138,18 +179,50 @@ class BatchRun {
     );
   }
 
-  /** Fast path: first attempts for the next devices in one activity holding `units` of our budget. */
-  private startGroup(): void {
-    const units = this.freeUnits();
-    const size = Math.min(this.pending.length, GROUP_MAX, Math.max(GROUP_MIN, 10 * units));
+  /** `{ verify }` for these devices' pushes when the rollout verifies (any has a status URL). */
+  private verifyFor(devices: DeviceTarget[]): { verify?: VerifySpec } {
+    const { verifyUrl, verifyTimeoutMs, verifyIntervalMs } = this.input.settings;
+    if (verifyUrl === undefined && !devices.some((d) => d.statusUrl !== undefined)) return {};
+    return {
+      verify: {
+        ...(verifyUrl === undefined ? {} : { urlTemplate: verifyUrl }),
+        timeoutMs: verifyTimeoutMs ?? DEFAULT_SETTINGS.verifyTimeoutMs ?? 0,
+        intervalMs: verifyIntervalMs ?? DEFAULT_SETTINGS.verifyIntervalMs ?? 0,
+      },
+    };
+  }
+
+  /**
+   * Fast path: first attempts for the next devices in one activity holding `units` of our
+   * budget. Under a rate limit a group holds only the devices due now, so the rate holds.
+   */
+  private startGroup(due: number): void {
+    const limit = Math.min(this.pending.length, GROUP_MAX, due);
+    const size = Math.min(limit, Math.max(GROUP_MIN, 10 * this.freeUnits()));
+    const units = Math.min(this.freeUnits(), size);
     const indexes = this.pending.splice(0, size);
+    this.started(size);
     const devices = indexes.map((i) => this.devices[i]!);
     const label = `${devices[0]!.id}…${devices.at(-1)!.id}`;
-    const push = pushGroupActivity(this.input.settings, label, devices.length, units);
+    const verify = this.verifyFor(devices);
+    const push = pushGroupActivity(
+      this.input.settings,
+      label,
+      devices.length,
+      units,
+      verify.verify !== undefined,
+    );
     const { rolloutId, artifact, settings } = this.input;
     this.track(
       this.pushes.run(() =>
-        push({ rolloutId, artifact, attemptTimeoutMs: settings.attemptTimeoutMs, devices, units }),
+        push({
+          rolloutId,
+          artifact,
+          attemptTimeoutMs: settings.attemptTimeoutMs,
+          devices,
+          units,
+          ...verify,
+        }),
       ),
       units,
       (result: PushGroupResult) => this.recordGroup(indexes, result),

@@ -168,6 +168,8 @@ export interface BatchGrant {
    * the failures the rollout has not heard of yet can never trip the breaker (see breaker.ts).
    */
   permits: number;
+  /** Devices/s it may start (its share of the rollout's rate); absent = no limit. */
+  rate?: number;
 }
 
 /** Signal from the rollout to a batch. */

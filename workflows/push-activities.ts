@@ -5,6 +5,7 @@ import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow'
 import type { Activities } from '../activities/index.js';
 import { FailureType, PERMANENT_FAILURE_TYPES } from '../shared/failure-types.js';
 import type { RolloutSettings } from './settings.js';
+import { DEFAULT_SETTINGS } from './settings.js';
 
 /** Time an attempt may take beyond its own timeout before Temporal declares it lost (stream setup, queueing). */
 const PUSH_GRACE_MS = 10_000; // 10 s
@@ -16,6 +17,11 @@ export const { loadDevices } = proxyActivities<Activities>({
   retry: { maximumAttempts: 10, nonRetryableErrorTypes: [FailureType.InvalidFleet] },
 });
 
+/** The longest a verification may take (it fails `VerifyTimeout` after its timeout). */
+function verifyTime(settings: RolloutSettings): number {
+  return (settings.verifyTimeoutMs ?? DEFAULT_SETTINGS.verifyTimeoutMs ?? 0) + PUSH_GRACE_MS;
+}
+
 /**
  * The per-device push, with the rollout's retry policy. `attemptsMade` attempts already
  * happened in a group (fast path): the policy then starts one backoff step later.
@@ -24,13 +30,15 @@ export function pushActivity(
   settings: RolloutSettings,
   deviceId: string,
   attemptsMade = 0,
+  /** The push polls the device's status after its 2xx (verified completion). */
+  verifies = false,
 ): Activities['pushUpdate'] {
   const initial = Math.min(
     settings.maxIntervalMs,
     settings.initialIntervalMs * settings.backoffCoefficient ** attemptsMade,
   );
   return proxyActivities<Activities>({
-    startToCloseTimeout: settings.attemptTimeoutMs + PUSH_GRACE_MS,
+    startToCloseTimeout: settings.attemptTimeoutMs + PUSH_GRACE_MS + (verifies ? verifyTime(settings) : 0),
     scheduleToCloseTimeout: settings.deviceTimeoutMs,
     heartbeatTimeout: HEARTBEAT_TIMEOUT_MS,
     // Wait for the activity to confirm its abort, so "aborted" means the push really stopped.
@@ -52,10 +60,12 @@ export function pushGroupActivity(
   label: string,
   count: number,
   units: number,
+  verifies = false,
 ): Activities['pushGroup'] {
   const rounds = Math.ceil(count / Math.max(1, units));
+  const perDevice = settings.attemptTimeoutMs + PUSH_GRACE_MS + (verifies ? verifyTime(settings) : 0);
   return proxyActivities<Activities>({
-    startToCloseTimeout: rounds * (settings.attemptTimeoutMs + PUSH_GRACE_MS) + 60_000,
+    startToCloseTimeout: rounds * perDevice + 60_000,
     heartbeatTimeout: HEARTBEAT_TIMEOUT_MS,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { maximumAttempts: 5, initialInterval: 1000, backoffCoefficient: 2 },

@@ -20,6 +20,27 @@ export interface StopState {
   reason: string;
 }
 
+/** Between two waves: a bake (until a time) or an approval gate. */
+export interface GateState {
+  kind: 'bake' | 'approval';
+  /** 0-based index of the wave that just finished. */
+  wave: number;
+  /** End of the bake, workflow time in ms. */
+  until?: number;
+}
+
+/** Why no new push starts until `resume`. */
+export interface PauseState {
+  by: 'operator' | 'breaker';
+  reason: string;
+}
+
+/** Counts the breaker has acknowledged: it judges only what came after them. */
+export interface BreakerBase {
+  failed: number;
+  finished: number;
+}
+
 /** Serializable state carried across continue-as-new. */
 export interface RolloutCarry {
   /** Continue-as-new generation (0 = first run). */
@@ -34,6 +55,37 @@ export interface RolloutCarry {
   active: BatchState[];
   samples: FailureSample[];
   stop: StopState | null;
+  // Added with waves and operator control; absent in carries recorded before them.
+  /** 0-based wave now running (or whose gate is open). */
+  wave?: number;
+  /** Counts when the current wave began. */
+  waveBase?: DeviceCounts;
+  /** Final counts of finished waves, in order. */
+  waveCounts?: DeviceCounts[];
+  /** What the rollout-wide breaker has acknowledged (a resume after a breaker pause). */
+  breakerBase?: BreakerBase;
+  /** What the current wave's breaker has acknowledged (the wave's start, or a later resume). */
+  waveBreakerBase?: BreakerBase;
+  gate?: GateState | null;
+  pause?: PauseState | null;
+}
+
+/** Counts minus a snapshot taken earlier. */
+export function since(now: DeviceCounts, base: DeviceCounts | undefined): DeviceCounts {
+  if (!base) return { succeeded: now.succeeded, failed: now.failed, aborted: now.aborted };
+  return {
+    succeeded: now.succeeded - base.succeeded,
+    failed: now.failed - base.failed,
+    aborted: now.aborted - base.aborted,
+  };
+}
+
+/** The breaker's view of counts: failures and finished devices after an acknowledged base. */
+export function breakerCounts(now: DeviceCounts, base: BreakerBase | undefined): BreakerBase {
+  return {
+    failed: now.failed - (base?.failed ?? 0),
+    finished: now.succeeded + now.failed - (base?.finished ?? 0),
+  };
 }
 
 export function initialState(fleet: FrozenFleet, plan: Plan, startedAt: string): RolloutCarry {
@@ -48,6 +100,10 @@ export function initialState(fleet: FrozenFleet, plan: Plan, startedAt: string):
     active: [],
     samples: [],
     stop: null,
+    wave: 0,
+    waveCounts: [],
+    gate: null,
+    pause: null,
   };
 }
 

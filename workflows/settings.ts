@@ -224,7 +224,8 @@ const RULES: ReadonlyArray<[keyof RolloutSettings, Rule]> = [
 ];
 
 function wavesProblem(waves: readonly WaveSpec[]): string | undefined {
-  if (waves.length > LIMITS.maxWaves) return `may list at most ${LIMITS.maxWaves} waves (got ${waves.length})`;
+  if (waves.length > LIMITS.maxWaves)
+    return `may list at most ${LIMITS.maxWaves} waves (got ${waves.length})`;
   let previous: WaveSpec | undefined;
   for (const [i, wave] of waves.entries()) {
     const n = i + 1;
@@ -287,7 +288,10 @@ export function applyChange(
   }
   const defined = Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined));
   if (Object.keys(defined).length === 0 && problems.length === 0) {
-    problems.push({ setting: 'rate', message: 'no change given (set rate, maxInFlight or failureThreshold)' });
+    problems.push({
+      setting: 'rate',
+      message: 'no change given (set rate, maxInFlight or failureThreshold)',
+    });
   }
   const next = { ...settings, ...defined };
   problems.push(...validateSettings(next).filter((p) => p.setting in change));
