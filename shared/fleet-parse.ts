@@ -10,8 +10,13 @@ import { show, suggest, toDevice } from './fleet-record.js';
 export const FleetFormat = { Ndjson: 'ndjson', JsonArray: 'json', Csv: 'csv' } as const;
 export type FleetFormat = (typeof FleetFormat)[keyof typeof FleetFormat];
 
-/** CSV columns; `id` and `url` are required in the header line. */
-export const CSV_COLUMNS = ['id', 'url', 'priority', 'group', 'token'] as const;
+/** CSV columns (matched case-insensitively); `id` and `url` are required in the header line. */
+export const CSV_COLUMNS = ['id', 'url', 'priority', 'group', 'token', 'statusUrl'] as const;
+
+// Header cells are compared lower-cased, then named as the record field they fill.
+const CSV_COLUMN_BY_LOWER: ReadonlyMap<string, string> = new Map(
+  CSV_COLUMNS.map((c) => [c.toLowerCase(), c]),
+);
 
 const BLANK_RE = /^\s*$/;
 
@@ -201,13 +206,12 @@ export class FleetParser {
     const cells = splitCsvLine(text);
     if (typeof cells === 'string') return this.#problem(n, `header line: ${cells}`);
     const names = cells.map((c) => c.trim().toLowerCase());
-    const known: readonly string[] = CSV_COLUMNS;
     let ok = true;
     names.forEach((name, i) => {
-      const problem = !known.includes(name)
+      const problem = !CSV_COLUMN_BY_LOWER.has(name)
         ? `unknown column ${show(cells[i])}${suggest(name, CSV_COLUMNS)} — the first line must name the columns, from: ${CSV_COLUMNS.join(', ')}`
         : names.indexOf(name) !== i
-          ? `column ${show(name)} appears twice — name each column once`
+          ? `column ${show(CSV_COLUMN_BY_LOWER.get(name))} appears twice — name each column once`
           : undefined;
       if (problem !== undefined) {
         ok = false;
@@ -220,7 +224,7 @@ export class FleetParser {
         this.#problem(n, `missing column "${required}" — the header line must name at least id and url`);
       }
     }
-    if (ok) this.#columns = names;
+    if (ok) this.#columns = names.map((name) => CSV_COLUMN_BY_LOWER.get(name) ?? name);
   }
 
   #csvRow(text: string, n: number): void {

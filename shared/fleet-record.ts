@@ -5,7 +5,7 @@
 import type { DeviceTarget } from './types.js';
 
 /** Fields a fleet record may carry; anything else is rejected (typo protection). */
-export const FLEET_FIELDS = ['id', 'url', 'priority', 'group', 'token', 'headers'] as const;
+export const FLEET_FIELDS = ['id', 'url', 'priority', 'group', 'token', 'headers', 'statusUrl'] as const;
 
 /**
  * Headers the engine sets on every push (or that the HTTP client manages); a fleet file may
@@ -53,7 +53,8 @@ export function toDevice(record: Record<string, unknown>, problems: Problems, fr
   const before = problems.length;
   for (const key in record) if (!FIELD_SET.has(key)) problems.push(unknownField(key));
   const id = checkId(record['id'], problems);
-  const url = checkUrl(record['url'], problems);
+  const url = checkPushUrl(record['url'], problems);
+  const statusUrl = checkStatusUrl(record['statusUrl'], problems);
   const priority = checkPriority(record['priority'], fromCsv, problems);
   const group = checkGroup(record['group'], problems);
   const token = checkToken(record['token'], problems);
@@ -63,6 +64,7 @@ export function toDevice(record: Record<string, unknown>, problems: Problems, fr
   if (group !== undefined) device.group = group;
   if (token !== undefined) device.token = token;
   if (headers !== undefined) device.headers = headers;
+  if (statusUrl !== undefined) device.statusUrl = statusUrl;
   return { id, device };
 }
 
@@ -75,7 +77,10 @@ export function show(value: unknown): string {
 /** `did you mean "x"?` for a near miss among `known`, or ''. */
 export function suggest(name: string, known: readonly string[]): string {
   const lower = name.toLowerCase();
-  const best = known.find((k) => editDistance(lower, k) <= 2 || (lower.length >= 3 && k.startsWith(lower)));
+  const best = known.find((k) => {
+    const candidate = k.toLowerCase(); // `statusurl` is a near miss of `statusUrl`, not a stranger
+    return editDistance(lower, candidate) <= 2 || (lower.length >= 3 && candidate.startsWith(lower));
+  });
   return best === undefined ? '' : ` (did you mean "${best}"?)`;
 }
 
@@ -103,28 +108,46 @@ function checkId(value: unknown, problems: Problems): string | undefined {
   return value;
 }
 
-function checkUrl(value: unknown, problems: Problems): string | undefined {
-  if (value === undefined || value === null || value === '') {
-    return fail(problems, 'missing "url" — give the device\'s http or https address');
+/** An http(s) address without user info: the push `url`, or the optional `statusUrl`. */
+function checkUrl(field: 'url' | 'statusUrl', value: unknown, problems: Problems): string | undefined {
+  if (typeof value !== 'string') {
+    return fail(problems, `"${field}" must be a string (got ${show(value)}) — fix the URL`);
   }
-  if (typeof value !== 'string')
-    return fail(problems, `"url" must be a string (got ${show(value)}) — fix the URL`);
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    return fail(problems, `"url" is not a valid URL (got ${show(value)}) — fix the URL`);
+    return fail(problems, `"${field}" is not a valid URL (got ${show(value)}) — fix the URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return fail(problems, `"url" must be http or https (got ${show(value)}) — fix the URL`);
+    return fail(problems, `"${field}" must be http or https (got ${show(value)}) — fix the URL`);
   }
   if (url.username !== '' || url.password !== '') {
+    // Fleet fields end up in workflow history; a credential must stay a `token` reference.
     return fail(
       problems,
-      '"url" must not contain a user name or password — use "token" with an env: or file: reference',
+      `"${field}" must not contain a user name or password — use "token" with an env: or file: reference`,
     );
   }
   return value;
+}
+
+function checkPushUrl(value: unknown, problems: Problems): string | undefined {
+  if (value === undefined || value === null || value === '') {
+    return fail(problems, 'missing "url" — give the device\'s http or https address');
+  }
+  return checkUrl('url', value, problems);
+}
+
+function checkStatusUrl(value: unknown, problems: Problems): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (value === '') {
+    return fail(
+      problems,
+      '"statusUrl" is empty — give the http or https address where the device reports its version, or leave it out',
+    );
+  }
+  return checkUrl('statusUrl', value, problems);
 }
 
 function checkPriority(value: unknown, fromCsv: boolean, problems: Problems): number {

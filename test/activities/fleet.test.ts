@@ -39,6 +39,7 @@ beforeAll(async () => {
     };
     if (i % 3 === 0) device.group = `g-${i % 4}`;
     if (i % 100 === 0) device.headers = { 'x-site': `s${i}` };
+    if (i % 7 === 0) device.statusUrl = `http://10.0.${i % 250}.1/status`;
     return device;
   });
   source = await fleetFile('fleet.ndjson', devices.map((d) => JSON.stringify(d)).join('\n') + '\n');

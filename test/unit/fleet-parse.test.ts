@@ -85,6 +85,42 @@ describe('parseFleet rejects every kind of bad line with file, line, reason and 
       expect: 'f.ndjson:2: "url" must not contain a user name or password',
     },
     {
+      name: 'non-http statusUrl',
+      file: 'f.ndjson',
+      text: `${OK}\n{"id":"b","url":"http://x","statusUrl":"ftp://x/status"}`,
+      expect: 'f.ndjson:2: "statusUrl" must be http or https (got "ftp://x/status") — fix the URL',
+    },
+    {
+      name: 'unparseable statusUrl',
+      file: 'f.ndjson',
+      text: `${OK}\n{"id":"b","url":"http://x","statusUrl":"/devices/b/status"}`,
+      expect: 'f.ndjson:2: "statusUrl" is not a valid URL (got "/devices/b/status") — fix the URL',
+    },
+    {
+      name: 'empty statusUrl',
+      file: 'f.ndjson',
+      text: `${OK}\n{"id":"b","url":"http://x","statusUrl":""}`,
+      expect: 'f.ndjson:2: "statusUrl" is empty — give the http or https address',
+    },
+    {
+      name: 'non-string statusUrl',
+      file: 'f.ndjson',
+      text: `${OK}\n{"id":"b","url":"http://x","statusUrl":true}`,
+      expect: 'f.ndjson:2: "statusUrl" must be a string (got true)',
+    },
+    {
+      name: 'statusUrl with a password',
+      file: 'f.ndjson',
+      text: `${OK}\n{"id":"b","url":"http://x","statusUrl":"http://u:p@x/status"}`,
+      expect: 'f.ndjson:2: "statusUrl" must not contain a user name or password',
+    },
+    {
+      name: 'statusUrl in the wrong case',
+      file: 'f.ndjson',
+      text: `${OK}\n{"id":"b","url":"http://x","statusurl":"http://x/status"}`,
+      expect: 'f.ndjson:2: unknown field "statusurl" (did you mean "statusUrl"?)',
+    },
+    {
       name: 'fractional priority',
       file: 'f.ndjson',
       text: `${OK}\n{"id":"b","url":"http://x","priority":1.5}`,
@@ -235,6 +271,18 @@ describe('parseFleet rejects every kind of bad line with file, line, reason and 
       expect: 'f.csv:2: "token" must be a reference env:NAME or file:PATH',
     },
     {
+      name: 'CSV non-http statusUrl',
+      file: 'f.csv',
+      text: 'id,url,statusUrl\na,http://x,ftp://x/status\n',
+      expect: 'f.csv:2: "statusUrl" must be http or https (got "ftp://x/status")',
+    },
+    {
+      name: 'CSV statusUrl column twice, in two spellings',
+      file: 'f.csv',
+      text: 'id,url,statusUrl,STATUSURL\na,http://x,,\n',
+      expect: 'f.csv:1: column "statusUrl" appears twice',
+    },
+    {
       name: 'CSV duplicate id',
       file: 'fleet.csv',
       text:
@@ -289,6 +337,21 @@ describe('parseFleet accepts valid fleets', () => {
     ]);
   });
 
+  it('carries an optional statusUrl from NDJSON and from a CSV column in any case', () => {
+    const ndjson = `{"id":"a","url":"http://x/a","statusUrl":"https://x/a/status"}\n${OK}\n`;
+    expect(parseFleet(ndjson, 'f.ndjson')).toEqual([
+      { id: 'a', url: 'http://x/a', priority: 0, statusUrl: 'https://x/a/status' },
+      { id: 'ok-1', url: 'http://10.0.0.1/update', priority: 0 },
+    ]);
+    for (const column of ['statusUrl', 'statusurl', 'StatusURL']) {
+      const csv = `id,url,${column}\na,http://x/a,http://x/a/status\nb,http://x/b,\n`;
+      expect(parseFleet(csv, 'f.csv')).toEqual([
+        { id: 'a', url: 'http://x/a', priority: 0, statusUrl: 'http://x/a/status' },
+        { id: 'b', url: 'http://x/b', priority: 0 },
+      ]);
+    }
+  });
+
   it('detects the format from the first non-space character', () => {
     expect(detectFleetFormat('  \n [')).toBe('json');
     expect(detectFleetFormat('\n{')).toBe('ndjson');
@@ -308,6 +371,7 @@ const deviceArb: fc.Arbitrary<DeviceTarget> = fc.record(
       fc.stringMatching(/^env:[A-Z_][A-Z0-9_]{0,10}$/),
       fc.stringMatching(/^file:\/[\w./-]{1,20}$/),
     ),
+    statusUrl: fc.webUrl({ validSchemes: ['http', 'https'] }),
     headers: fc.dictionary(
       fc.stringMatching(/^x-[a-z0-9-]{1,10}$/),
       fc.stringMatching(/^[\x21-\x7e][ -~]{0,10}$/),
@@ -332,8 +396,8 @@ const serialize = {
   json: (devices: DeviceTarget[]) => JSON.stringify(devices, null, 2),
   csv: (devices: DeviceTarget[]) =>
     [
-      'id,url,priority,group,token',
-      ...devices.map((d) => [d.id, d.url, d.priority, d.group, d.token].map(csvCell).join(',')),
+      'id,url,priority,group,token,statusUrl',
+      ...devices.map((d) => [d.id, d.url, d.priority, d.group, d.token, d.statusUrl].map(csvCell).join(',')),
     ].join('\r\n'),
 };
 
