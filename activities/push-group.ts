@@ -7,15 +7,22 @@
  * Guarantees it keeps:
  * - breaker: the group holds `units` of the batch's slots and failure permits; a push starts
  *   only while pushes in flight + failures stay below `units`, exactly the per-device rule;
- * - cancellation: heartbeats every second; on cancellation the pushes in flight are aborted
- *   and the group returns what it did (results of a cancelled group are still recorded);
+ * - verified completion (`input.verify`): a device's push is in flight until the device
+ *   confirmed the update or failed `VerifyTimeout` (permanent: outcome `failed`), so a device
+ *   under verification keeps its unit — an unconfirmed device may yet become a failure;
+ * - cancellation: heartbeats every second; on cancellation the pushes in flight (and the
+ *   verifications) are aborted and the group returns what it did (results of a cancelled
+ *   group are still recorded);
  * - crash safety: results so far travel in the heartbeat details; a retried group resumes
  *   from them and re-pushes only devices whose outcome it never recorded, with the same
- *   idempotency key (at-least-once).
+ *   idempotency key (at-least-once). A device is recorded only once verified, so a device
+ *   whose push succeeded but whose verification had not finished when the worker died is
+ *   pushed again (the device answers "already applied") and verified again, from a fresh
+ *   deadline.
  */
 import { Context } from '@temporalio/activity';
 import type { Dispatcher } from 'undici';
-import type { ArtifactRef, DeviceTarget } from '../shared/types.js';
+import type { ArtifactRef, DeviceTarget, VerifySpec } from '../shared/types.js';
 import { PushAttemptError, attemptPush } from './push.js';
 
 /** Input of `pushGroup`. */
@@ -26,6 +33,8 @@ export interface PushGroupInput {
   devices: DeviceTarget[];
   /** Pushes in flight + failures this group may reach: its share of slots and failure permits. */
   units: number;
+  /** Verify each device runs the artifact after its 2xx (absent: a 2xx is success). */
+  verify?: VerifySpec;
 }
 
 /** What happened to one device of the group (devices absent from the results were not started). */

@@ -1,8 +1,8 @@
 /**
  * The push activity: one attempt to POST the artifact to one device. Temporal's retry policy
  * makes the attempts; this code makes one (`attemptPush`, shared with the group fast path),
- * streams the artifact through a digest check, and turns the outcome into a result or an
- * ApplicationFailure typed from the failure table.
+ * streams the artifact through a digest check, verifies completion when asked (`verify.ts`),
+ * and turns the outcome into a result or an ApplicationFailure typed from the failure table.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
@@ -28,6 +28,14 @@ import {
 } from './classify.js';
 import { cachedArtifact } from './artifact-cache.js';
 import { CredentialError, resolveCredential } from './credentials.js';
+import {
+  awaitConfirmation,
+  pollHeaders,
+  verifyTargetOf,
+  verifyTimeoutMessage,
+  type VerifyProgress,
+  type VerifyTarget,
+} from './verify.js';
 
 /** Dependencies of the push activity, injected by the worker. */
 export interface PushDeps {
@@ -59,22 +67,29 @@ export class PushAttemptError extends Error {
 export function createPushUpdate(deps: PushDeps): (input: PushInput) => Promise<PushResult> {
   const heartbeatIntervalMs = deps.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
   /**
-   * POSTs the artifact to `input.device` once. Resolves with the 2xx answer; throws an
-   * ApplicationFailure (type from `FailureType`, `nonRetryable` where a retry cannot help,
-   * `nextRetryDelay` from a `Retry-After`), or the CancelledFailure when the activity is cancelled.
+   * POSTs the artifact to `input.device` once (and, with `input.verify`, waits until the device
+   * reports it). Resolves with the 2xx answer; throws an ApplicationFailure (type from
+   * `FailureType`, `nonRetryable` where a retry cannot help, `nextRetryDelay` from a
+   * `Retry-After`), or the CancelledFailure when the activity is cancelled. Heartbeat details:
+   * `{ bytesSent }`, plus `verify: { polls, last }` while verifying.
+   *
+   * A worker that dies while a device is being verified loses the verification: Temporal
+   * retries the activity, which pushes again (same idempotency key, so the device answers
+   * "already applied") and verifies again, with a fresh deadline.
    */
   return async function pushUpdate(input: PushInput): Promise<PushResult> {
     const ctx = Context.current();
     const attempt = ctx.info.attempt + (input.attemptOffset ?? 0);
     let bytesSent = (): number => 0;
-    const timer = setInterval(() => ctx.heartbeat({ bytesSent: bytesSent() }), heartbeatIntervalMs);
+    let verify: VerifyProgress | undefined;
+    const beat = (): void =>
+      ctx.heartbeat({ bytesSent: bytesSent(), ...(verify === undefined ? {} : { verify }) });
+    const timer = setInterval(beat, heartbeatIntervalMs);
     try {
-      const sent = await attemptPush(
-        deps.dispatcher,
-        input,
-        ctx.cancellationSignal,
-        (bytes) => (bytesSent = bytes),
-      );
+      const sent = await attemptPush(deps.dispatcher, input, ctx.cancellationSignal, {
+        sending: (bytes) => (bytesSent = bytes),
+        polled: (progress) => (verify = { ...progress }),
+      });
       return { ...sent, attempt };
     } catch (err) {
       if (ctx.cancellationSignal.aborted) throw cancellation(ctx.cancellationSignal.reason);
@@ -86,24 +101,65 @@ export function createPushUpdate(deps: PushDeps): (input: PushInput) => Promise<
   };
 }
 
-/** What one successful attempt sent. */
+/** What one successful attempt sent (`durationMs`: the POST alone, verification excluded). */
 export type SentPush = Omit<PushResult, 'attempt'>;
+
+/** What the caller of `attemptPush` may watch. */
+export interface AttemptObserver {
+  /** Receives a reader of the bytes sent so far, once the body is ready. */
+  sending?: (bytesSent: () => number) => void;
+  /** Called after each status poll of verified completion. */
+  polled?: (progress: VerifyProgress) => void;
+}
 
 /**
  * One attempt to POST the artifact to `input.device`, aborted when `cancel` fires or the
- * attempt timeout passes; `observe` receives a reader of the bytes sent so far. Resolves on a 2xx answer; rejects with a `PushAttemptError` that
- * classifies every other outcome (or with the abort when `cancel` fired).
+ * attempt timeout passes. Resolves on a 2xx answer — with `input.verify` and a status URL for
+ * the device, only once the device reports the artifact's digest; rejects with a
+ * `PushAttemptError` that classifies every other outcome (`VerifyTimeout`, non-retryable, when
+ * the device accepted but never reported it), or with the abort when `cancel` fired.
  */
 export async function attemptPush(
   dispatcher: Dispatcher,
   input: PushInput,
   cancel: AbortSignal,
-  observe?: (bytesSent: () => number) => void,
+  observe?: AttemptObserver,
 ): Promise<SentPush> {
+  const verify = verifyTargetOf(input); // before the push: a spec that cannot work pushes nothing
   const token = input.device.token === undefined ? undefined : await resolveToken(input.device.token);
+  const sent = await postArtifact(dispatcher, input, token, cancel, observe);
+  if (verify !== undefined) await confirmApplied(dispatcher, input, verify, token, cancel, observe);
+  return sent;
+}
+
+/** Waits until the device reports the artifact; throws `VerifyTimeout` when it does not in time. */
+async function confirmApplied(
+  dispatcher: Dispatcher,
+  input: PushInput,
+  target: VerifyTarget,
+  token: string | undefined,
+  cancel: AbortSignal,
+  observe: AttemptObserver | undefined,
+): Promise<void> {
+  const headers = pollHeaders(input.device, target.url, token);
+  const outcome = await awaitConfirmation(dispatcher, target, headers, cancel, observe?.polled);
+  if (!outcome.confirmed) {
+    // Permanent: the device took the update and answered 2xx, so pushing it again cannot help.
+    throw attemptFailure(FailureType.VerifyTimeout, verifyTimeoutMessage(target, outcome), true);
+  }
+}
+
+/** The POST itself: resolves on a 2xx with what was sent. */
+async function postArtifact(
+  dispatcher: Dispatcher,
+  input: PushInput,
+  token: string | undefined,
+  cancel: AbortSignal,
+  observe: AttemptObserver | undefined,
+): Promise<SentPush> {
   const body = await bodyOf(input);
   const { attemptTimeoutMs } = input;
-  observe?.(() => body.bytesOut());
+  observe?.sending?.(() => body.bytesOut());
   const timeout = AbortSignal.timeout(attemptTimeoutMs);
   const signal = AbortSignal.any([cancel, timeout]);
   const started = performance.now();

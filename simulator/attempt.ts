@@ -1,6 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { failureFor, latencyFor, type DeviceBehavior, type FailureSpec } from './behavior.js';
 import { BodyMeter, sha256FromContentDigest } from './digest.js';
+import type { DeviceStatus } from './device-status.js';
 import type { AttemptLog, AttemptOutcome } from './stats.js';
 
 /** One simulated device: its behaviour and how many attempts it has seen. */
@@ -10,6 +11,8 @@ export interface DeviceState {
   behavior: DeviceBehavior;
   /** Attempts since start or the last reset; drives `firstAttempts`. */
   attempts: number;
+  /** What its status endpoint reports; fed by the attempts that apply. */
+  readonly status: DeviceStatus;
 }
 
 /** What an attempt needs from the simulator around it. */
@@ -46,6 +49,8 @@ export class DeviceAttempt {
   private readonly attempt: number;
   private readonly meter = new BodyMeter();
   private rejection: string | null = 'body not verified';
+  /** The `content-digest` sha-256 (base64) the request announced. */
+  private announcedDigest: string | null = null;
   private digestOk = false;
   private lengthOk = false;
   private settled = false;
@@ -105,6 +110,7 @@ export class DeviceAttempt {
   private verify(): void {
     const expectedLength = this.expectedLength();
     const expectedDigest = sha256FromContentDigest(header(this.req, 'content-digest'));
+    this.announcedDigest = expectedDigest;
     this.lengthOk = expectedLength !== null && expectedLength === this.meter.bytes;
     this.digestOk = expectedDigest !== null && expectedDigest === this.meter.digest();
     this.rejection = this.rejectionReason(expectedLength, expectedDigest);
@@ -194,6 +200,14 @@ export class DeviceAttempt {
       aborted: outcome === 'aborted',
       outcome,
     };
-    this.context.log.end(record, this.generation);
+    const recorded = this.context.log.end(record, this.generation);
+    // Only a body that matched its digest is applied, so the announced digest is the body's.
+    if (recorded && outcome === 'applied' && this.announcedDigest !== null) {
+      this.device.status.apply(
+        `sha-256=:${this.announcedDigest}:`,
+        this.device.behavior.confirm,
+        record.endedAt,
+      );
+    }
   }
 }

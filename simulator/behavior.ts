@@ -35,11 +35,25 @@ export interface FailureSpec {
   probability?: number;
 }
 
+/**
+ * When an applied update shows on the device's status endpoint (`GET /devices/<id>/status`).
+ * Accepting a body and running it are not the same moment on a real device (it may reboot
+ * first, or fail to boot the new version); verified completion exists to observe that gap.
+ */
+export interface ConfirmSpec {
+  /** The status reports an applied body's digest only this long after it was applied, in ms (default 0). */
+  delayMs?: number;
+  /** Never report a newly applied body: the status keeps its previous digest (or none). */
+  never?: boolean;
+}
+
 /** How one device answers. The default (`{}`) applies every valid delivery at once. */
 export interface DeviceBehavior {
   /** Delay before answering, after the body is read, in ms: fixed or uniform in [min, max]. */
   latencyMs?: number | [number, number];
   failure?: FailureSpec;
+  /** When applied updates show on the status endpoint (fixed as each is applied); default: at once. */
+  confirm?: ConfirmSpec;
 }
 
 const modes = new Set<string>(Object.values(FailureMode));
@@ -84,6 +98,17 @@ function validateFailure(failure: FailureSpec | undefined, what: string): void {
   }
 }
 
+function validateConfirm(confirm: ConfirmSpec | undefined, what: string): void {
+  if (confirm === undefined) return;
+  const { delayMs, never } = confirm;
+  if (delayMs !== undefined && !isNonNegative(delayMs)) {
+    fail(what, `confirm.delayMs must be a number >= 0, got ${delayMs}`);
+  }
+  if (never !== undefined && typeof never !== 'boolean') {
+    fail(what, `confirm.never must be true or false, got ${String(never)}`);
+  }
+}
+
 /**
  * Checks a behaviour where it enters the simulator.
  * @throws SimulatorError (`ERR_SIM_BAD_BEHAVIOR`) naming `what` and the bad field.
@@ -91,6 +116,7 @@ function validateFailure(failure: FailureSpec | undefined, what: string): void {
 export function validateBehavior(behavior: DeviceBehavior, what: string): void {
   validateLatency(behavior.latencyMs, what);
   validateFailure(behavior.failure, what);
+  validateConfirm(behavior.confirm, what);
 }
 
 /**

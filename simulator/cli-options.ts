@@ -13,6 +13,8 @@ export interface CliOptions {
   fleetOut: string;
   format: FleetFormat;
   publicUrl: string | undefined;
+  /** Write each device's `statusUrl` into the fleet file (verified completion). */
+  statusUrls: boolean;
   help: boolean;
 }
 
@@ -27,12 +29,14 @@ export const usage = `Usage: npm run simulator -- [options]
   --devices N        devices to play (default 1000)
   --mix SPEC         behaviour mix, e.g. ok=90,slow=3,flaky=3,ratelimited=2,broken=2 (default all ok)
                      classes: ok slow flaky ratelimited broken hang reset malformed midbody random30 lostanswer
+                              slowconfirm unconfirmed
   --port N           port to listen on, 0 = any free port (default 8080)
   --host H           address to bind (default 127.0.0.1)
   --seed N           seed of the mix and of random latency/failures (default 0)
   --fleet-out FILE   fleet file to write (default .data/simulator-fleet.<format>)
   --format F         fleet file format: ndjson, json or csv (default ndjson)
   --public-url URL   base URL written into the fleet (default http://HOST:PORT)
+  --status-urls      write each device's statusUrl (GET /devices/<id>/status) into the fleet
   --help             show this help`;
 
 const flags = {
@@ -44,6 +48,7 @@ const flags = {
   'fleet-out': { type: 'string' },
   format: { type: 'string' },
   'public-url': { type: 'string' },
+  'status-urls': { type: 'boolean' },
   help: { type: 'boolean' },
 } as const;
 
@@ -103,6 +108,7 @@ export function parseCliOptions(args: string[], cwd = process.cwd()): CliOptions
     fleetOut: resolve(cwd, values['fleet-out'] ?? `.data/simulator-fleet.${fleetFormat}`),
     format: fleetFormat,
     publicUrl: publicUrl(values['public-url']),
+    statusUrls: values['status-urls'] ?? false,
     help: values.help ?? false,
   };
 }

@@ -1,5 +1,13 @@
 const prefix = '/devices/';
-const suffix = '/update';
+
+/** A device's endpoints: `update` takes the artifact (POST), `status` reports the version it runs (GET). */
+export type DeviceEndpoint = 'update' | 'status';
+
+/** A request path resolved to a device and one of its endpoints. */
+export interface DeviceRoute {
+  id: string;
+  endpoint: DeviceEndpoint;
+}
 
 /** Generated ids: `dev-000001` … (1-based, zero-padded to `width` digits). */
 export function generateIds(count: number, width = 6): string[] {
@@ -8,23 +16,30 @@ export function generateIds(count: number, width = 6): string[] {
   return ids;
 }
 
-/** Path of a device's update endpoint. */
-export function devicePath(id: string): string {
-  return `${prefix}${encodeURIComponent(id)}${suffix}`;
+/** Path of one of a device's endpoints (its update endpoint by default). */
+export function devicePath(id: string, endpoint: DeviceEndpoint = 'update'): string {
+  return `${prefix}${encodeURIComponent(id)}/${endpoint}`;
+}
+
+/** The device and endpoint of `/devices/<id>/update|status[?…]`, or undefined for any other path. */
+export function parseDeviceRoute(url: string): DeviceRoute | undefined {
+  if (!url.startsWith(prefix)) return undefined;
+  const slash = url.indexOf('/', prefix.length);
+  if (slash <= prefix.length) return undefined;
+  const query = url.indexOf('?', slash);
+  const endpoint = url.slice(slash + 1, query === -1 ? url.length : query);
+  if (endpoint !== 'update' && endpoint !== 'status') return undefined;
+  const raw = url.slice(prefix.length, slash);
+  if (!raw.includes('%')) return { id: raw, endpoint };
+  try {
+    return { id: decodeURIComponent(raw), endpoint };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The device id in `/devices/<id>/update[?…]`, or undefined for any other path. */
 export function parseDevicePath(url: string): string | undefined {
-  if (!url.startsWith(prefix)) return undefined;
-  const slash = url.indexOf('/', prefix.length);
-  if (slash <= prefix.length) return undefined;
-  const end = slash + suffix.length;
-  if (!url.startsWith(suffix, slash) || (url.length > end && url[end] !== '?')) return undefined;
-  const raw = url.slice(prefix.length, slash);
-  if (!raw.includes('%')) return raw;
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return undefined;
-  }
+  const route = parseDeviceRoute(url);
+  return route?.endpoint === 'update' ? route.id : undefined;
 }

@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { DeviceEndpoint } from './device-ids.js';
 import { SimulatorError, SimulatorErrorCode } from './errors.js';
 
 /** Formats of a fleet file (see DESIGN.md, "Fleet file"). */
@@ -15,6 +16,11 @@ export interface WriteFleetOptions {
   priority?: (id: string, index: number) => number | undefined;
   /** Group of a device; undefined leaves the field out. */
   group?: (id: string, index: number) => string | undefined;
+  /**
+   * Write each device's `statusUrl` (its `GET /devices/<id>/status`), for verified completion:
+   * true for every device, or a predicate choosing them. Default: none (CSV then has no such column).
+   */
+  statusUrl?: boolean | ((id: string, index: number) => boolean);
 }
 
 /** One line of a fleet file. */
@@ -23,21 +29,24 @@ export interface FleetEntry {
   url: string;
   priority?: number;
   group?: string;
+  statusUrl?: string;
 }
+
+/** A device's URL for one of its endpoints. */
+export type DeviceUrlOf = (id: string, endpoint: DeviceEndpoint) => string;
 
 const linesPerChunk = 1000;
 
-function entryAt(
-  id: string,
-  index: number,
-  urlOf: (id: string) => string,
-  options: WriteFleetOptions,
-): FleetEntry {
-  const entry: FleetEntry = { id, url: urlOf(id) };
+function entryAt(id: string, index: number, urlOf: DeviceUrlOf, options: WriteFleetOptions): FleetEntry {
+  const entry: FleetEntry = { id, url: urlOf(id, 'update') };
   const priority = options.priority?.(id, index);
   const group = options.group?.(id, index);
+  const { statusUrl } = options;
   if (priority !== undefined) entry.priority = priority;
   if (group !== undefined) entry.group = group;
+  if (statusUrl === true || (typeof statusUrl === 'function' && statusUrl(id, index))) {
+    entry.statusUrl = urlOf(id, 'status');
+  }
   return entry;
 }
 
@@ -47,30 +56,40 @@ function csvCell(value: string | number | undefined): string {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-function formatLine(entry: FleetEntry, format: FleetFormat, first: boolean): string {
-  switch (format) {
+function csvLine(entry: FleetEntry, withStatusUrl: boolean): string {
+  const cells = [entry.id, entry.url, entry.priority, entry.group];
+  if (withStatusUrl) cells.push(entry.statusUrl);
+  return `${cells.map(csvCell).join(',')}\n`;
+}
+
+function formatLine(entry: FleetEntry, options: WriteFleetOptions, first: boolean): string {
+  switch (options.format ?? 'ndjson') {
     case 'ndjson':
       return `${JSON.stringify(entry)}\n`;
     case 'json':
       return `${first ? '' : ',\n'}  ${JSON.stringify(entry)}`;
     case 'csv':
-      return `${[entry.id, entry.url, entry.priority, entry.group].map(csvCell).join(',')}\n`;
+      return csvLine(entry, hasStatusUrls(options));
   }
+}
+
+function hasStatusUrls(options: WriteFleetOptions): boolean {
+  return options.statusUrl !== undefined && options.statusUrl !== false;
 }
 
 function* fleetChunks(
   ids: readonly string[],
-  urlOf: (id: string) => string,
+  urlOf: DeviceUrlOf,
   options: WriteFleetOptions,
 ): Generator<string> {
   const format = options.format ?? 'ndjson';
   if (format === 'json') yield '[\n';
-  if (format === 'csv') yield 'id,url,priority,group\n';
+  if (format === 'csv') yield `id,url,priority,group${hasStatusUrls(options) ? ',statusUrl' : ''}\n`;
   for (let start = 0; start < ids.length; start += linesPerChunk) {
     let chunk = '';
     const end = Math.min(ids.length, start + linesPerChunk);
     for (let index = start; index < end; index += 1) {
-      chunk += formatLine(entryAt(ids[index] ?? '', index, urlOf, options), format, index === 0);
+      chunk += formatLine(entryAt(ids[index] ?? '', index, urlOf, options), options, index === 0);
     }
     yield chunk;
   }
@@ -84,7 +103,7 @@ function* fleetChunks(
 export async function writeFleetFile(
   path: string,
   ids: readonly string[],
-  urlOf: (id: string) => string,
+  urlOf: DeviceUrlOf,
   options: WriteFleetOptions = {},
 ): Promise<void> {
   const format = options.format ?? 'ndjson';

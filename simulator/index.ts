@@ -1,8 +1,9 @@
 export { FailureMode } from './behavior.js';
-export type { DeviceBehavior, FailureSpec } from './behavior.js';
+export type { ConfirmSpec, DeviceBehavior, FailureSpec } from './behavior.js';
+export type { DeviceStatusReport } from './device-status.js';
 export { SimulatorError, SimulatorErrorCode } from './errors.js';
 export { FleetFormat } from './fleet-file.js';
-export type { FleetEntry, WriteFleetOptions } from './fleet-file.js';
+export type { DeviceUrlOf, FleetEntry, WriteFleetOptions } from './fleet-file.js';
 export { MixClass, mixBehaviors } from './mix.js';
 export { DeviceSimulator } from './server.js';
 export type { SimulatorOptions } from './server.js';

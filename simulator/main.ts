@@ -17,11 +17,12 @@ async function start(options: CliOptions): Promise<DeviceSimulator> {
     ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
   });
   await mkdir(dirname(options.fleetOut), { recursive: true });
-  await simulator.writeFleet(options.fleetOut, { format: options.format });
+  await simulator.writeFleet(options.fleetOut, { format: options.format, statusUrl: options.statusUrls });
   console.log(
     `simulator: ${options.devices} devices at ${simulator.url} (mix: ${options.mix ?? 'ok=100'}, seed: ${options.seed})`,
   );
   console.log(`fleet:     ${options.fleetOut}`);
+  console.log(`status:    ${simulator.statusUrlTemplate}`);
   console.log(`stats:     ${simulator.url}/_stats`);
   return simulator;
 }

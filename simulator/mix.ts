@@ -26,6 +26,10 @@ export const MixClass = {
   random30: 'random30',
   /** Applies the first delivery but loses its answer (connection reset); later ones are duplicates. */
   lostanswer: 'lostanswer',
+  /** Applies at once; its status endpoint shows the new version 2 s later (verified completion). */
+  slowconfirm: 'slowconfirm',
+  /** Applies at once but its status endpoint never shows the new version (fails verification). */
+  unconfirmed: 'unconfirmed',
 } as const;
 export type MixClass = (typeof MixClass)[keyof typeof MixClass];
 
@@ -40,6 +44,8 @@ const behaviors: Record<Exclude<MixClass, 'broken'>, DeviceBehavior> = {
   midbody: { failure: { mode: 'closeMidBody' } },
   random30: { failure: { mode: 'status', status: 500, probability: 0.3 } },
   lostanswer: { failure: { mode: 'applyThenReset', firstAttempts: 1 } },
+  slowconfirm: { confirm: { delayMs: 2000 } },
+  unconfirmed: { confirm: { never: true } },
 };
 const broken404: DeviceBehavior = { failure: { mode: 'status', status: 404 } };
 const broken500: DeviceBehavior = { failure: { mode: 'status', status: 500 } };

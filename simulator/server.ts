@@ -4,7 +4,8 @@ import { DeviceAttempt, type AttemptContext, type DeviceState } from './attempt.
 import { validateBehavior, type DeviceBehavior } from './behavior.js';
 import { ConnectionTracker } from './connections.js';
 import { handleControl } from './control.js';
-import { devicePath, generateIds, parseDevicePath } from './device-ids.js';
+import { devicePath, generateIds, parseDeviceRoute } from './device-ids.js';
+import { DeviceStatus } from './device-status.js';
 import { SimulatorError, SimulatorErrorCode } from './errors.js';
 import { writeFleetFile, type WriteFleetOptions } from './fleet-file.js';
 import { AttemptLog, type AttemptRecord, type SimulatorStats } from './stats.js';
@@ -55,7 +56,7 @@ function buildDevices(
   ids.forEach((id, index) => {
     const behavior = behaviorOf?.(id, index) ?? {};
     validateBehavior(behavior, `behavior of device ${id}`);
-    devices.set(id, { id, index, behavior, attempts: 0 });
+    devices.set(id, { id, index, behavior, attempts: 0, status: new DeviceStatus() });
   });
   return devices;
 }
@@ -75,16 +76,26 @@ function baseUrl(address: AddressInfo): string {
   return `http://${host}:${address.port}`;
 }
 
-function notFound(res: ServerResponse, reason: string): void {
-  const body = JSON.stringify({ status: 'not-found', reason });
-  res.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+function notFound(res: ServerResponse, reason: string): void {
+  sendJson(res, 404, { status: 'not-found', reason });
+}
+
+function notAllowed(res: ServerResponse, allow: string): void {
+  res.writeHead(405, { allow, 'content-length': 0 }).end();
 }
 
 /**
  * One HTTP server playing a fleet of devices at `POST /devices/<id>/update`, for tests, the
  * demo and benchmarks. Each device verifies the streamed body against `content-length` and
  * `content-digest`, dedupes by `idempotency-key`, and fails as its `DeviceBehavior` says.
+ * `GET /devices/<id>/status` answers `{"id","digest","applied"}`: the digest of the update the
+ * device runs (see `ConfirmSpec`), for verified completion; polls are counted apart from attempts.
  * The hot path is a map lookup, an incremental hash and one record per attempt.
  */
 export class DeviceSimulator {
@@ -134,6 +145,16 @@ export class DeviceSimulator {
     return `${this.url}${devicePath(id)}`;
   }
 
+  /** URL where device `id` reports the digest of the update it runs. */
+  statusUrl(id: string): string {
+    return `${this.url}${devicePath(id, 'status')}`;
+  }
+
+  /** Status URL template (`{id}` = the URL-encoded device id), for `rollout start --verify`. */
+  get statusUrlTemplate(): string {
+    return `${this.url}/devices/{id}/status`;
+  }
+
   /** Replaces one device's behaviour, from its next attempt on. */
   setBehavior(id: string, behavior: DeviceBehavior): void {
     const device = this.devices.get(id);
@@ -168,16 +189,27 @@ export class DeviceSimulator {
     return { devices: this.ids.length, ...this.log.snapshot(), ...this.connections.snapshot() };
   }
 
-  /** Forgets attempts, counters, applied keys and per-device attempt counts; behaviours stay. */
+  /**
+   * Forgets attempts, counters, applied keys, per-device attempt counts and what each device
+   * reports on its status endpoint; behaviours stay.
+   */
   reset(): void {
     this.log.reset();
     this.connections.reset();
-    for (const device of this.devices.values()) device.attempts = 0;
+    for (const device of this.devices.values()) {
+      device.attempts = 0;
+      device.status.reset();
+    }
   }
 
-  /** Writes a fleet file listing every device with its URL. */
+  /** Writes a fleet file listing every device with its URL (and status URL, if asked). */
   writeFleet(path: string, options?: WriteFleetOptions): Promise<void> {
-    return writeFleetFile(path, this.ids, (id) => this.deviceUrl(id), options);
+    return writeFleetFile(
+      path,
+      this.ids,
+      (id, endpoint) => `${this.url}${devicePath(id, endpoint)}`,
+      options,
+    );
   }
 
   /** Stops listening and destroys every socket, hanging ones included. Idempotent. */
@@ -202,13 +234,17 @@ export class DeviceSimulator {
     const url = req.url ?? '/';
     if (url.startsWith('/_')) return handleControl(this, req, res);
     if (this.blackhole) return;
-    const id = parseDevicePath(url);
-    const device = id === undefined ? undefined : this.devices.get(id);
-    if (device === undefined) return notFound(res, id === undefined ? 'unknown path' : `no device "${id}"`);
-    if (req.method !== 'POST') {
-      res.writeHead(405, { allow: 'POST', 'content-length': 0 }).end();
-      return;
+    const route = parseDeviceRoute(url);
+    const device = route === undefined ? undefined : this.devices.get(route.id);
+    if (route === undefined || device === undefined) {
+      return notFound(res, route === undefined ? 'unknown path' : `no device "${route.id}"`);
     }
+    if (route.endpoint === 'status') {
+      if (req.method !== 'GET') return notAllowed(res, 'GET');
+      this.log.countStatusPoll();
+      return sendJson(res, 200, device.status.report(device.id, Date.now()));
+    }
+    if (req.method !== 'POST') return notAllowed(res, 'POST');
     new DeviceAttempt(this.context, device, req, res).run();
   }
 }

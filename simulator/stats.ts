@@ -52,6 +52,8 @@ export interface SimulatorStats {
   openConnections: number;
   /** Peak of simultaneously open TCP connections. */
   maxOpenConnections: number;
+  /** `GET /devices/<id>/status` requests answered; never counted as attempts. */
+  statusPolls: number;
   /** Attempts by status answered; `none` counts attempts that got no status. */
   byStatus: Record<string, number>;
   /** Start of the first recorded attempt, in ms since the epoch. */
@@ -81,6 +83,7 @@ export class AttemptLog {
   private inFlight = 0;
   private maxConcurrent = 0;
   private bytesReceived = 0;
+  private statusPolls = 0;
   private firstAttemptAt: number | null = null;
   private lastAttemptAt: number | null = null;
   private idleWaiters: (() => void)[] = [];
@@ -98,18 +101,24 @@ export class AttemptLog {
   }
 
   /**
-   * Ends a request. A record begun before the last `reset()` only leaves the in-flight gauge:
-   * a reset forgets everything that came before it.
+   * Ends a request; returns whether it was recorded. A record begun before the last `reset()`
+   * only leaves the in-flight gauge: a reset forgets everything that came before it.
    */
-  end(record: AttemptRecord, generation: number): void {
+  end(record: AttemptRecord, generation: number): boolean {
     this.inFlight -= 1;
     if (this.inFlight === 0) this.notifyIdle();
-    if (generation !== this.generation) return;
+    if (generation !== this.generation) return false;
     this.attempts.push(record);
     const list = this.byDevice.get(record.deviceId);
     if (list === undefined) this.byDevice.set(record.deviceId, [record]);
     else list.push(record);
     this.count(record);
+    return true;
+  }
+
+  /** Counts a status poll: answered at once, so neither an attempt nor a request in flight. */
+  countStatusPoll(): void {
+    this.statusPolls += 1;
   }
 
   private count(record: AttemptRecord): void {
@@ -156,6 +165,7 @@ export class AttemptLog {
     }
     this.maxConcurrent = this.inFlight;
     this.bytesReceived = 0;
+    this.statusPolls = 0;
     this.firstAttemptAt = null;
     this.lastAttemptAt = null;
   }
@@ -175,6 +185,7 @@ export class AttemptLog {
       maxConcurrent: this.maxConcurrent,
       inFlight: this.inFlight,
       bytesReceived: this.bytesReceived,
+      statusPolls: this.statusPolls,
       byStatus,
       firstAttemptAt: this.firstAttemptAt,
       lastAttemptAt: this.lastAttemptAt,

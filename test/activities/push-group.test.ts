@@ -13,7 +13,7 @@ import { createDispatcher } from '../../activities/http.js';
 import type { PushGroupInput, PushGroupResult } from '../../activities/push-group.js';
 import { createPushGroup } from '../../activities/push-group.js';
 import { sha256Of } from '../../shared/digest.js';
-import type { ArtifactRef } from '../../shared/types.js';
+import type { ArtifactRef, VerifySpec } from '../../shared/types.js';
 import type { DeviceBehavior } from '../../simulator/index.js';
 import { DeviceSimulator } from '../../simulator/index.js';
 
@@ -121,5 +121,82 @@ describe('pushGroup', () => {
     expect(Date.now() - cancelledAt).toBeLessThan(500);
     const outcomes = result.results.map((r) => r.outcome).sort();
     expect(outcomes).toEqual(['aborted', 'aborted', 'aborted', 'aborted', 'succeeded', 'succeeded']);
+  });
+});
+
+describe('pushGroup with verified completion', () => {
+  const verifyOf = (sim: DeviceSimulator): VerifySpec => ({
+    urlTemplate: sim.statusUrlTemplate,
+    timeoutMs: 300,
+    intervalMs: 50,
+  });
+
+  it('succeeds a device once it confirms and fails one that never does with VerifyTimeout', async () => {
+    const behaviors: DeviceBehavior[] = [{ confirm: { delayMs: 100 } }, { confirm: { never: true } }, {}];
+    const sim = await fleet(3, (_id, i) => behaviors[i]!);
+    const input = { ...groupOf(sim, 3), verify: verifyOf(sim) };
+    const result = await run(new MockActivityEnvironment({}, { logger }), input);
+    const r = byIndex(result);
+
+    expect(r.get(0)).toMatchObject({ outcome: 'succeeded', attempt: 1, status: 200 });
+    expect(r.get(1)).toMatchObject({ outcome: 'failed', attempt: 1, errorType: 'VerifyTimeout' });
+    expect(r.get(1)?.message).toMatch(
+      new RegExp(
+        `^device ${sim.ids[1]}: accepted the update but did not report it within the verify timeout`,
+      ),
+    );
+    expect(r.get(1)).not.toHaveProperty('failedAt'); // permanent: the workflow does not retry it
+    expect(r.get(2)).toMatchObject({ outcome: 'succeeded', attempt: 1 });
+    expect(sim.stats()).toMatchObject({ attempts: 3, applied: 3 });
+  });
+
+  it('keeps a device under verification in flight, holding its unit until it confirms', async () => {
+    const sim = await fleet(2, (_id, i) => (i === 0 ? { confirm: { delayMs: 250 } } : {}));
+    const input = { ...groupOf(sim, 1), verify: { ...verifyOf(sim), timeoutMs: 2000 } };
+    const result = await run(new MockActivityEnvironment({}, { logger }), input);
+
+    expect(result.results.map((r) => r.outcome)).toEqual(['succeeded', 'succeeded']);
+    const [first] = sim.attemptsFor(sim.ids[0]!);
+    const [second] = sim.attemptsFor(sim.ids[1]!);
+    expect(second!.startedAt - first!.endedAt).toBeGreaterThanOrEqual(240);
+  });
+
+  it('counts a device that failed verification against its units', async () => {
+    const sim = await fleet(3, () => ({ confirm: { never: true } }));
+    const input = { ...groupOf(sim, 1), verify: verifyOf(sim) };
+    const result = await run(new MockActivityEnvironment({}, { logger }), input);
+
+    expect(result.results).toMatchObject([{ i: 0, outcome: 'failed', errorType: 'VerifyTimeout' }]);
+    expect(sim.stats().attempts).toBe(1);
+  });
+
+  it('aborts verifications in flight when cancelled', async () => {
+    const sim = await fleet(2, () => ({ confirm: { never: true } }));
+    const input = { ...groupOf(sim, 2), verify: { ...verifyOf(sim), timeoutMs: 60_000 } };
+    const env = new MockActivityEnvironment({}, { logger });
+    const running = run(env, input);
+    while (sim.stats().statusPolls < 2) await new Promise((r) => setTimeout(r, 20));
+    const cancelledAt = Date.now();
+    env.cancel();
+    const result = await running;
+
+    expect(Date.now() - cancelledAt).toBeLessThan(500);
+    expect(result.results.map((r) => r.outcome)).toEqual(['aborted', 'aborted']);
+  });
+
+  it('after a crash, pushes a device whose verification never finished again and verifies it', async () => {
+    const sim = await fleet(1, () => ({}));
+    const input = { ...groupOf(sim, 1), verify: verifyOf(sim) };
+    await run(new MockActivityEnvironment({}, { logger }), input);
+    // The worker died after the push, before the device was recorded: started, no result.
+    const env = new MockActivityEnvironment(
+      { attempt: 2, heartbeatDetails: { results: [], started: [0] } },
+      { logger },
+    );
+    const result = await run(env, input);
+
+    expect(result.results).toMatchObject([{ i: 0, outcome: 'succeeded', attempt: 2 }]);
+    expect(sim.attemptsFor(sim.ids[0]!).map((a) => a.outcome)).toEqual(['applied', 'duplicate']);
+    expect(sim.stats().statusPolls).toBe(2);
   });
 });

@@ -12,12 +12,14 @@ describe('simulator CLI options', () => {
       fleetOut: '/srv/.data/simulator-fleet.ndjson',
       format: 'ndjson',
       publicUrl: undefined,
+      statusUrls: false,
       help: false,
     });
   });
 
   it('reads every flag', () => {
-    const args = '--devices 5 --mix ok=1 --port 0 --host 0.0.0.0 --seed 9 --fleet-out f.csv --format csv';
+    const args =
+      '--devices 5 --mix ok=1 --port 0 --host 0.0.0.0 --seed 9 --fleet-out f.csv --format csv --status-urls';
     expect(parseCliOptions([...args.split(' '), '--public-url', 'http://sim:8080'], '/srv')).toEqual({
       devices: 5,
       mix: 'ok=1',
@@ -27,6 +29,7 @@ describe('simulator CLI options', () => {
       fleetOut: '/srv/f.csv',
       format: 'csv',
       publicUrl: 'http://sim:8080',
+      statusUrls: true,
       help: false,
     });
   });

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseFleet } from '../../shared/fleet-parse.js';
 import { DeviceSimulator } from '../../simulator/index.js';
 
 let sim: DeviceSimulator;
@@ -56,6 +57,47 @@ describe('writeFleet', () => {
       `dev-000003,${sim.deviceUrl('dev-000003')},,`,
       '',
     ]);
+  });
+
+  it("writes each chosen device's statusUrl, in every format", async () => {
+    const statusUrl = (_id: string, index: number): boolean => index !== 1;
+    const ndjson = join(dir, 'status.ndjson');
+    await sim.writeFleet(ndjson, { statusUrl });
+    const lines = (await readFile(ndjson, 'utf8')).trimEnd().split('\n');
+    expect(lines.map((line) => JSON.parse(line) as unknown)).toEqual([
+      { id: 'dev-000001', url: sim.deviceUrl('dev-000001'), statusUrl: sim.statusUrl('dev-000001') },
+      { id: 'dev-000002', url: sim.deviceUrl('dev-000002') },
+      { id: 'dev-000003', url: sim.deviceUrl('dev-000003'), statusUrl: sim.statusUrl('dev-000003') },
+    ]);
+    const json = join(dir, 'status.json');
+    await sim.writeFleet(json, { format: 'json', statusUrl: true });
+    expect(JSON.parse(await readFile(json, 'utf8'))).toMatchObject([
+      { statusUrl: `${sim.url}/devices/dev-000001/status` },
+      { statusUrl: `${sim.url}/devices/dev-000002/status` },
+      { statusUrl: `${sim.url}/devices/dev-000003/status` },
+    ]);
+    const csv = join(dir, 'status.csv');
+    await sim.writeFleet(csv, { format: 'csv', statusUrl });
+    expect((await readFile(csv, 'utf8')).split('\n').slice(0, 3)).toEqual([
+      'id,url,priority,group,statusUrl',
+      `dev-000001,${sim.deviceUrl('dev-000001')},,,${sim.statusUrl('dev-000001')}`,
+      `dev-000002,${sim.deviceUrl('dev-000002')},,,`,
+    ]);
+  });
+
+  it('writes fleets the engine parses, statusUrl included', async () => {
+    for (const format of ['ndjson', 'json', 'csv'] as const) {
+      const path = join(dir, `parsed.${format}`);
+      await sim.writeFleet(path, { format, priority, statusUrl: true });
+      const devices = parseFleet(await readFile(path, 'utf8'), path);
+      expect(devices[0]).toEqual({
+        id: 'dev-000001',
+        url: sim.deviceUrl('dev-000001'),
+        priority: 10,
+        statusUrl: sim.statusUrl('dev-000001'),
+      });
+      expect(devices.map((d) => d.statusUrl)).toEqual(sim.ids.map((id) => sim.statusUrl(id)));
+    }
   });
 
   it('writes an empty JSON array for an empty fleet', async () => {

@@ -3,6 +3,7 @@ import { mixBehaviors, SimulatorError, type DeviceBehavior } from '../../simulat
 
 function classify(behavior: DeviceBehavior): string {
   const failure = behavior.failure;
+  if (behavior.confirm !== undefined) return `confirm-${behavior.confirm.delayMs ?? 'never'}`;
   if (behavior.latencyMs !== undefined) return 'slow';
   if (failure === undefined) return 'ok';
   if (failure.mode === 'retryAfter')
@@ -44,6 +45,16 @@ describe('mixBehaviors', () => {
       'random-500-0.3': 10,
       applyThenReset: 10,
     });
+  });
+
+  it('supports the verification classes slowconfirm and unconfirmed', () => {
+    expect(census('slowconfirm=1,unconfirmed=1,ok=2', 40)).toEqual({
+      'confirm-2000': 10,
+      'confirm-never': 10,
+      ok: 20,
+    });
+    const behaviorOf = mixBehaviors('unconfirmed=1');
+    expect(behaviorOf('x', 0)).toEqual({ confirm: { never: true } });
   });
 
   it('gives the same assignment for the same seed and another one for another seed', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { devicePath, generateIds, parseDevicePath } from '../../simulator/device-ids.js';
+import { devicePath, generateIds, parseDevicePath, parseDeviceRoute } from '../../simulator/device-ids.js';
 import { sha256FromContentDigest } from '../../simulator/digest.js';
 
 describe('device paths', () => {
@@ -22,6 +22,23 @@ describe('device paths', () => {
   ])('finds no device in %s', (path) => {
     expect(parseDevicePath(path)).toBeUndefined();
   });
+
+  it('parses back the id and endpoint of any status path', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1 }), (id) => {
+        expect(parseDeviceRoute(devicePath(id, 'status'))).toEqual({ id, endpoint: 'status' });
+        expect(parseDeviceRoute(`${devicePath(id)}?x=1`)).toEqual({ id, endpoint: 'update' });
+        expect(parseDevicePath(devicePath(id, 'status'))).toBeUndefined();
+      }),
+    );
+  });
+
+  it.each(['/devices//status', '/devices/a/statuses', '/devices/a/b/status', '/devices/a/'])(
+    'finds no device route in %s',
+    (path) => {
+      expect(parseDeviceRoute(path)).toBeUndefined();
+    },
+  );
 
   it('pads generated ids to six digits', () => {
     expect(generateIds(2)).toEqual(['dev-000001', 'dev-000002']);
