@@ -1,7 +1,7 @@
 /**
  * Once per `vitest run`: a real Temporal dev server on free ports (in memory, search
- * attributes registered) and one workflow bundle, shared by every test file. Test files run
- * their own workers on their own task queues against them.
+ * attributes registered, Web UI on for the browser test) and one workflow bundle, shared by
+ * every test file. Test files run their own workers on their own task queues against them.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,8 @@ import { WORKFLOWS_PATH } from '../../worker/create.js';
 declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
+    /** Web UI base URL, e.g. `http://127.0.0.1:41234`; null when the SDK runs the server. */
+    temporalUiUrl: string | null;
     workflowBundlePath: string;
   }
 }
@@ -22,12 +24,13 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dir = mkdtempSync(join(tmpdir(), 'rollout-test-'));
   const [server, bundle] = await Promise.all([
-    startDevServer({ ui: false, searchAttributes: { ...SEARCH_ATTRIBUTE_TYPES } }),
+    startDevServer({ ui: true, searchAttributes: { ...SEARCH_ATTRIBUTE_TYPES } }),
     bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }),
   ]);
   const bundlePath = join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
   project.provide('temporalAddress', server.address);
+  project.provide('temporalUiUrl', server.uiUrl ?? null);
   project.provide('workflowBundlePath', bundlePath);
   return async () => {
     await server.stop();
