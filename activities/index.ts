@@ -2,9 +2,12 @@
  * The activities, created with their dependencies by the worker. Workflows import only the
  * type `ReturnType<typeof createActivities>`, never this code.
  */
+import { Context } from '@temporalio/activity';
 import type { Dispatcher } from 'undici';
+import type { PushInput } from '../shared/types.js';
 import { createFleetActivities } from './fleet.js';
 import { createPushGroup } from './push-group.js';
+import { waitForSlot } from './pace.js';
 import { createPushUpdate, DEFAULT_HEARTBEAT_INTERVAL_MS } from './push.js';
 
 /** What the activities need from the worker. */
@@ -20,7 +23,7 @@ export interface ActivityDeps {
 /** `pushUpdate`, `pushGroup` (the fast path), `freezeFleet` and `loadDevices`, bound to `deps`. */
 export function createActivities(deps: ActivityDeps) {
   const { freezeFleet, loadDevices } = createFleetActivities({ dataDir: deps.dataDir });
-  const pushUpdate = createPushUpdate(
+  const push = createPushUpdate(
     deps.heartbeatIntervalMs === undefined
       ? { dispatcher: deps.dispatcher }
       : { dispatcher: deps.dispatcher, heartbeatIntervalMs: deps.heartbeatIntervalMs },
@@ -30,6 +33,11 @@ export function createActivities(deps: ActivityDeps) {
     // A group starts new pushes until it hears of a cancellation: let it hear within 0.2 s.
     heartbeatIntervalMs: Math.min(200, deps.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS),
   });
+  /** One device's push, at its rate-limit slot if it has one. */
+  const pushUpdate = async (input: PushInput): ReturnType<typeof push> => {
+    await waitForSlot(input.notBefore, Context.current().cancellationSignal);
+    return await push(input);
+  };
   return { pushUpdate, pushGroup, freezeFleet, loadDevices };
 }
 

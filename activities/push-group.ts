@@ -23,6 +23,7 @@
 import { Context } from '@temporalio/activity';
 import type { Dispatcher } from 'undici';
 import type { ArtifactRef, DeviceTarget, VerifySpec } from '../shared/types.js';
+import { waitForSlot } from './pace.js';
 import { PushAttemptError, attemptPush } from './push.js';
 
 /** Input of `pushGroup`. */
@@ -35,6 +36,8 @@ export interface PushGroupInput {
   units: number;
   /** Verify each device runs the artifact after its 2xx (absent: a 2xx is success). */
   verify?: VerifySpec;
+  /** Rate limit: device i starts no earlier than `notBefore + i * intervalMs` (epoch ms). */
+  pace?: { notBefore: number; intervalMs: number };
 }
 
 /** What happened to one device of the group (devices absent from the results were not started). */
@@ -90,11 +93,22 @@ export function createPushGroup(deps: { dispatcher: Dispatcher; heartbeatInterva
         done.set(i, failureResult(i, device.id, attempt, err, cancel.aborted));
       }
     };
+    /** Waits for a rate-limit slot; false when cancelled first (the device was not started). */
+    const reachSlot = async (at: number): Promise<boolean> => {
+      try {
+        await waitForSlot(at, cancel);
+        return true;
+      } catch (err) {
+        if (cancel.aborted) return false;
+        throw err;
+      }
+    };
     const lane = async (): Promise<void> => {
       while (!cancel.aborted && inFlight + failures < input.units) {
         while (next < input.devices.length && done.has(next)) next += 1;
         if (next >= input.devices.length) return;
         const i = next++;
+        if (input.pace && !(await reachSlot(input.pace.notBefore + i * input.pace.intervalMs))) return;
         inFlight += 1;
         try {
           await pushOne(i);

@@ -77,6 +77,12 @@ export interface PushInput {
   attemptOffset?: number;
   /** Verify the device runs the artifact after it accepted it (absent: a 2xx is success). */
   verify?: VerifySpec;
+  /**
+   * Rate limit: do not send before this time (epoch ms). The workflow hands out start slots a
+   * little ahead and the activity waits for its slot, so devices are reached at the paced times
+   * whatever the latency of dispatching activities.
+   */
+  notBefore?: number;
 }
 
 /** A successful push. */

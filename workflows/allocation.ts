@@ -10,8 +10,9 @@
  *   rollout near its threshold advances one device at a time instead of stalling.
  * - Both budgets shrink when a live change lowers them (`rollout set`): the latest batches give
  *   back what they do not use first; a push in flight is never taken back.
- * - Rate: with a devices/s limit, each batch that still has devices to start gets a share of it
- *   in proportion to its slots, so the shares never add up to more than the limit.
+ * - Rate: with a devices/s limit, the first batch (in priority order) that has devices to start
+ *   and slots gets all of it, the others none; when it passes on, the next batch starts no
+ *   earlier than the previous one's next slot (`rateAfter`), so two batches never overlap.
  */
 import type { BatchGrant } from './definitions.js';
 
@@ -24,6 +25,8 @@ export interface BatchView {
   inFlight: number;
   /** Devices not started yet. */
   remaining: number;
+  /** Its next start slot under a rate limit (from its report). */
+  rateClock?: number;
 }
 
 export interface AllocationInput {
@@ -60,6 +63,8 @@ interface Working {
   inFlight: number;
   remaining: number;
   rate?: number;
+  rateAfter?: number;
+  rateClock?: number;
   original?: BatchGrant;
 }
 
@@ -73,6 +78,7 @@ export function allocate(input: AllocationInput): Allocation {
     failed: b.failed,
     inFlight: b.inFlight,
     remaining: b.remaining,
+    ...(b.rateClock === undefined ? {} : { rateClock: b.rateClock }),
     original: b.grant,
   }));
   shrinkSlots(working, input.maxInFlight);
@@ -116,13 +122,15 @@ function shrinkSlots(working: Working[], maxInFlight: number): void {
   }
 }
 
-/** Splits the rollout's rate among batches with devices to start, in proportion to their slots. */
+/** Gives the whole rate to the first batch with devices to start (see the module comment). */
 function shareRate(working: Working[], rate: number): void {
   if (!(rate > 0)) return;
-  const starting = working.filter((w) => w.remaining > 0 && w.slots > 0);
-  const slots = starting.reduce((sum, w) => sum + w.slots, 0);
-  for (const w of working) w.rate = 0;
-  for (const w of starting) w.rate = (rate * w.slots) / slots;
+  const holder = working.find((w) => w.remaining > 0 && w.slots > 0);
+  for (const w of working) w.rate = w === holder ? rate : 0;
+  if (!holder || (holder.original?.rate ?? 0) > 0) return;
+  const clocks = working.filter((w) => w !== holder).map((w) => w.rateClock ?? 0);
+  const after = Math.max(0, ...clocks);
+  if (after > 0) holder.rateAfter = after;
 }
 
 function sharePermits(working: Working[], headroom: number): void {
@@ -153,6 +161,7 @@ function toAllocation(working: Working[]): Allocation {
   for (const w of working) {
     const grant: BatchGrant = { slots: w.slots, permits: w.permits };
     if (w.rate !== undefined) grant.rate = w.rate;
+    if (w.rateAfter !== undefined) grant.rateAfter = w.rateAfter;
     if (!w.original) starts.push(grant);
     else if (
       w.original.slots !== grant.slots ||

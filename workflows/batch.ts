@@ -34,8 +34,17 @@ import { DEFAULT_SETTINGS, PushMode } from './settings.js';
 
 /** A batch with news reports at least this often (progress for the CLI and the Web UI). */
 const REPORT_INTERVAL_MS = 1000; // 1 s
-/** Under a rate limit, the batch wakes at most this often to start the devices now due. */
+/** Under a rate limit, the batch wakes at most this often to hand out slots. */
 const RATE_TICK_MS = 100;
+/** Slots are handed out this far ahead, so a push is at its device by its slot time. */
+const RATE_LOOKAHEAD_MS = 300;
+/** A batch starting (or behind) gives its first slot this far ahead of the workflow's clock. */
+const RATE_LEAD_MS = 200;
+/**
+ * Slots are 4 % further apart than 1/rate: a few ms of jitter then never puts rate + 1 starts
+ * into one second.
+ */
+const RATE_MARGIN = 1.04;
 /** Devices per group activity in fast mode: ten rounds of its units, at least this many… */
 const GROUP_MIN = 50;
 /** …and at most this many (the group's heartbeat details carry its results). */
@@ -64,8 +73,8 @@ class BatchRun {
   private changed = false;
   private lastReported = -1;
   private readonly pushes = new CancellationScope();
-  /** Rate limit: workflow time at which the next device may start. */
-  private nextStartAt = 0;
+  /** Rate limit: the next device's start slot (epoch ms). */
+  private nextSlot = 0;
 
   constructor(private readonly input: BatchInput) {
     this.grant = input.grant;
@@ -106,10 +115,7 @@ class BatchRun {
         const due = this.dueNow();
         if (due === 0) break;
         if (this.fast) this.startGroup(due);
-        else {
-          this.startPush(this.pending.shift()!);
-          this.started(1);
-        }
+        else this.startPush(this.pending.shift()!, 0, 0, this.takeSlots(1)?.notBefore);
       }
       if (this.stopReason || (this.pending.length === 0 && this.inFlight === 0)) return;
       if (this.shouldReportNow()) await this.report({});
@@ -121,31 +127,41 @@ class BatchRun {
   }
 
   /**
-   * Devices the rate limit lets start now (Infinity without one). Starts are spaced 1/rate
-   * apart on the workflow clock; a batch that was idle gets no saved-up burst beyond one tick.
+   * Devices whose start slot falls within the lookahead (Infinity without a rate limit). Slots
+   * are 1/rate apart (a little more: see RATE_MARGIN); each push waits for its slot in the
+   * activity, so the devices see the pace, not the jitter of dispatching activities. A batch
+   * that fell behind restarts a little ahead of now rather than bursting to catch up.
    */
   private dueNow(): number {
     const rate = this.grant.rate;
     if (rate === undefined) return Number.POSITIVE_INFINITY;
     if (!(rate > 0)) return 0;
     const now = workflowNow();
-    const interval = 1000 / rate;
-    this.nextStartAt = Math.max(this.nextStartAt, now - RATE_TICK_MS);
-    if (now < this.nextStartAt) return 0;
-    return Math.floor((now - this.nextStartAt) / interval) + 1;
+    this.nextSlot = Math.max(this.nextSlot, now + RATE_LEAD_MS, this.grant.rateAfter ?? 0);
+    const horizon = now + RATE_LOOKAHEAD_MS;
+    if (this.nextSlot > horizon) return 0;
+    return Math.floor((horizon - this.nextSlot) / this.slotInterval(rate)) + 1;
   }
 
-  private started(devices: number): void {
+  private slotInterval(rate: number): number {
+    return (1000 / rate) * RATE_MARGIN;
+  }
+
+  /** Takes `devices` start slots; returns when the first may start and how far apart they are. */
+  private takeSlots(devices: number): { notBefore: number; intervalMs: number } | undefined {
     const rate = this.grant.rate;
-    if (rate !== undefined && rate > 0) this.nextStartAt += (devices * 1000) / rate;
+    if (rate === undefined || !(rate > 0)) return undefined;
+    const slot = { notBefore: this.nextSlot, intervalMs: this.slotInterval(rate) };
+    this.nextSlot += devices * slot.intervalMs;
+    return slot;
   }
 
-  /** How long to sleep for the next due device, when only the rate holds devices back. */
+  /** How long to sleep until the next slot enters the lookahead, when only the rate holds devices back. */
   private rateWaitMs(): number | undefined {
     const rate = this.grant.rate;
     if (rate === undefined || !(rate > 0) || this.pending.length === 0 || this.freeUnits() <= 0)
       return undefined;
-    return Math.max(RATE_TICK_MS, this.nextStartAt - workflowNow());
+    return Math.max(RATE_TICK_MS, this.nextSlot - RATE_LOOKAHEAD_MS - workflowNow());
   }
 
   /** Pushes that may start now: free slots, and failure permits left (failed + in flight < permits). */
@@ -156,7 +172,7 @@ class BatchRun {
     );
   }
 
-  private startPush(index: number, attemptsMade = 0, delayMs = 0): void {
+  private startPush(index: number, attemptsMade = 0, delayMs = 0, notBefore?: number): void {
     const device = this.devices[index]!;
     const verify = this.verifyFor([device]);
     const push = pushActivity(this.input.settings, device.id, attemptsMade, verify.verify !== undefined);
@@ -170,6 +186,7 @@ class BatchRun {
           artifact,
           attemptTimeoutMs: settings.attemptTimeoutMs,
           ...(attemptsMade > 0 ? { attemptOffset: attemptsMade } : {}),
+          ...(notBefore === undefined ? {} : { notBefore }),
           ...verify,
         });
       }),
@@ -201,7 +218,7 @@ class BatchRun {
     const size = Math.min(limit, Math.max(GROUP_MIN, 10 * this.freeUnits()));
     const units = Math.min(this.freeUnits(), size);
     const indexes = this.pending.splice(0, size);
-    this.started(size);
+    const pace = this.takeSlots(size);
     const devices = indexes.map((i) => this.devices[i]!);
     const label = `${devices[0]!.id}…${devices.at(-1)!.id}`;
     const verify = this.verifyFor(devices);
@@ -221,6 +238,7 @@ class BatchRun {
           attemptTimeoutMs: settings.attemptTimeoutMs,
           devices,
           units,
+          ...(pace === undefined ? {} : { pace }),
           ...verify,
         }),
       ),
@@ -308,9 +326,12 @@ class BatchRun {
       this.inFlight < this.grant.slots &&
       this.outcomes.failedCount + this.inFlight >= this.grant.permits;
     const unused = this.grant.slots - (this.inFlight + remaining);
-    return (
-      starved || unused >= Math.max(1, Math.floor(this.grant.slots / 4)) || this.outcomes.fatal !== undefined
-    );
+    // Under a rate limit slots sit idle by design: report only when the rate can pass on.
+    const idle =
+      this.grant.rate === undefined
+        ? unused >= Math.max(1, Math.floor(this.grant.slots / 4))
+        : remaining === 0 && unused > 0;
+    return starved || idle || this.outcomes.fatal !== undefined;
   }
 
   private async reportPeriodically(): Promise<void> {
@@ -325,7 +346,10 @@ class BatchRun {
   private async report(extra: Partial<Pick<BatchReport, 'done' | 'error'>>): Promise<void> {
     this.lastReported = this.outcomes.finished;
     const remaining = this.devices.length === 0 ? this.input.count : this.pending.length;
-    const report = this.outcomes.report(this.input.batch, this.inFlight, remaining, extra);
+    const report: BatchReport = {
+      ...this.outcomes.report(this.input.batch, this.inFlight, remaining, extra),
+      ...(this.nextSlot > 0 ? { rateClock: this.nextSlot } : {}),
+    };
     try {
       await getExternalWorkflowHandle(this.input.rolloutId).signal(batchReportSignal, report);
     } catch (err) {

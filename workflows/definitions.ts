@@ -170,6 +170,8 @@ export interface BatchGrant {
   permits: number;
   /** Devices/s it may start (its share of the rollout's rate); absent = no limit. */
   rate?: number;
+  /** No start before this time (epoch ms): when the rate passes from one batch to the next. */
+  rateAfter?: number;
 }
 
 /** Signal from the rollout to a batch. */
@@ -193,6 +195,8 @@ export interface BatchReport extends DeviceCounts {
   fatal?: { errorType: string; message: string };
   /** The batch could not run at all (e.g. its slice of the fleet could not be loaded). */
   error?: string;
+  /** Under a rate limit: the time (epoch ms) of its next start slot; no push of it starts before. */
+  rateClock?: number;
 }
 
 export type { BatchResult } from './batch-result.js';

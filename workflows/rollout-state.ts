@@ -138,6 +138,7 @@ export function applyReport(state: RolloutCarry, report: BatchReport): boolean {
     inFlight: report.inFlight,
     remaining: report.remaining,
     failuresByType: report.failuresByType,
+    ...(report.rateClock === undefined ? {} : { rateClock: report.rateClock }),
   });
   if (!report.done) return true;
   state.active.splice(index, 1);
