@@ -3,6 +3,10 @@
  * (test/replay/histories/*.json) from real rollouts: a dev server on free ports, an in-process
  * worker and the simulator. Re-record only when a workflow change is *meant* to break replay
  * of running rollouts (see the README, "Changing workflow code safely").
+ *
+ * `npm run record-histories -- --only waves-gate,paused` records only those scenarios, e.g. a
+ * new one, leaving older histories in place: they keep proving that today's code still
+ * replays rollouts started by earlier versions.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,8 +21,17 @@ import type { DeviceBehavior } from '../simulator/index.js';
 import { DeviceSimulator } from '../simulator/index.js';
 import { createRolloutWorker } from '../worker/create.js';
 import type { RolloutSettings } from '../workflows/definitions.js';
-import { SEARCH_ATTRIBUTE_TYPES, batchWorkflowId } from '../workflows/definitions.js';
-import { withDefaults } from '../workflows/settings.js';
+import type { RolloutProgress } from '../workflows/definitions.js';
+import {
+  SEARCH_ATTRIBUTE_TYPES,
+  approveSignal,
+  batchWorkflowId,
+  pauseSignal,
+  progressQuery,
+  resumeSignal,
+  setUpdate,
+} from '../workflows/definitions.js';
+import { parseWaves, withDefaults } from '../workflows/settings.js';
 import { startDevServer } from './lib/dev-server.js';
 
 const OUT = join(REPO_ROOT, 'test', 'replay', 'histories');
@@ -72,7 +85,59 @@ const SCENARIOS: Scenario[] = [
       await handle.cancel();
     },
   },
+  {
+    name: 'waves-gate',
+    devices: 20,
+    behavior: () => ({}),
+    settings: {
+      batchSize: 5,
+      maxInFlight: 4,
+      waves: parseWaves('25%,100%'),
+      bakeMs: 300,
+      approveWaves: true,
+    },
+    during: async (handle) => {
+      await until(handle, (p) => p.waitingFor?.kind === 'approval');
+      await handle.signal(approveSignal);
+    },
+  },
+  {
+    name: 'paused',
+    devices: 30,
+    behavior: () => ({ latencyMs: 100 }),
+    settings: { batchSize: 10, maxInFlight: 3 },
+    during: async (handle, sim) => {
+      while (sim.stats().applied < 6) await sleep(50);
+      await handle.signal(pauseSignal, { reason: 'recording a pause' });
+      await until(handle, (p) => p.status === 'paused');
+      await sleep(1000);
+      await handle.signal(resumeSignal);
+    },
+  },
+  {
+    name: 'live-change',
+    devices: 40,
+    behavior: () => ({}),
+    settings: { batchSize: 20, rate: 10, failureThreshold: 1 },
+    during: async (handle, sim) => {
+      while (sim.stats().applied < 5) await sleep(50);
+      // Rejected by the validator: leaves no trace in history.
+      await handle.executeUpdate(setUpdate, { args: [{ maxInFlight: 0 }] }).catch(() => undefined);
+      await handle.executeUpdate(setUpdate, { args: [{ rate: 100, maxInFlight: 20 }] });
+    },
+  },
 ];
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls the rollout's progress until `predicate` holds. */
+async function until(handle: WorkflowHandle, predicate: (p: RolloutProgress) => boolean): Promise<void> {
+  for (;;) {
+    const progress = await handle.query(progressQuery).catch(() => undefined);
+    if (progress && predicate(progress)) return;
+    await sleep(50);
+  }
+}
 
 async function record(client: Client, dataDir: string, scenario: Scenario): Promise<void> {
   const sim = await DeviceSimulator.start({ devices: scenario.devices, behavior: scenario.behavior });
@@ -108,6 +173,20 @@ async function record(client: Client, dataDir: string, scenario: Scenario): Prom
   }
 }
 
+/** The scenarios named by `--only a,b` (all without it); an unknown name is an error. */
+function chosen(): Scenario[] {
+  const at = process.argv.indexOf('--only');
+  if (at < 0) return SCENARIOS;
+  const names = (process.argv[at + 1] ?? '').split(',').filter(Boolean);
+  const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new Error(
+      `--only: unknown scenario ${unknown.join(', ') || '(none given)'}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`,
+    );
+  }
+  return SCENARIOS.filter((s) => names.includes(s.name));
+}
+
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   mkdirSync(OUT, { recursive: true });
@@ -127,7 +206,7 @@ async function main(): Promise<void> {
     });
     const running = run();
     const client = new Client({ connection });
-    for (const scenario of SCENARIOS) await record(client, dataDir, scenario);
+    for (const scenario of chosen()) await record(client, dataDir, scenario);
     worker.shutdown();
     await running;
   } finally {

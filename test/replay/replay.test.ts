@@ -23,8 +23,8 @@ const load = (file: string): ReturnType<typeof historyFromJSON> =>
   historyFromJSON(JSON.parse(readFileSync(join(HISTORIES, file), 'utf8')));
 
 describe('replay of recorded rollouts', () => {
-  it('has the completed, fast-mode, halted and cancelled rollouts (and one batch of each) to replay', () => {
-    for (const kind of ['completed', 'fast', 'halted', 'cancelled']) {
+  it('has completed, fast-mode, halted, cancelled, wave-gated, paused and live-changed rollouts (and one batch of each) to replay', () => {
+    for (const kind of ['completed', 'fast', 'halted', 'cancelled', 'waves-gate', 'paused', 'live-change']) {
       expect(files).toContain(`rollout-${kind}.json`);
       expect(files).toContain(`batch-${kind}.json`);
     }
