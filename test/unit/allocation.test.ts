@@ -101,4 +101,55 @@ describe('slot and permit allocation', () => {
       ),
     );
   });
+
+  it('takes unused slots back from the latest batches when max-in-flight goes down', () => {
+    const active = [
+      view({ batch: 0, grant: { slots: 60, permits: 1000 }, inFlight: 50, remaining: 100 }),
+      view({ batch: 1, grant: { slots: 40, permits: 1000 }, inFlight: 5, remaining: 100 }),
+    ];
+    const a = allocate({ active, pending: [], maxInFlight: 30, maxActiveBatches: 20, headroom: 5000 });
+    // Batch 1 gives back all it does not use; batch 0 keeps its 50 pushes in flight.
+    expect(a.grants.get(1)?.slots).toBe(5);
+    expect(a.grants.get(0)?.slots).toBe(50);
+  });
+
+  it('takes unused permits back when the failure threshold goes down', () => {
+    const active = [
+      view({ batch: 0, grant: { slots: 50, permits: 40 }, failed: 2, inFlight: 10, remaining: 100 }),
+      view({ batch: 1, grant: { slots: 50, permits: 40 }, failed: 0, inFlight: 3, remaining: 100 }),
+    ];
+    const a = allocate({ active, pending: [], maxInFlight: 100, maxActiveBatches: 20, headroom: 20 });
+    const outstanding = [0, 1].reduce((sum, b) => {
+      const grant = a.grants.get(b) ?? active[b]!.grant;
+      return sum + grant.permits - active[b]!.failed;
+    }, 0);
+    expect(outstanding).toBeLessThanOrEqual(20);
+    // Never below what a batch has in flight.
+    expect(a.grants.get(1)?.permits).toBeGreaterThanOrEqual(3);
+  });
+
+  it('gives the whole rate to the first batch with devices to start, none to the others', () => {
+    const active = [
+      view({ batch: 0, grant: { slots: 50, permits: 1000 }, inFlight: 5, remaining: 0, rateClock: 9_000 }),
+      view({ batch: 1, grant: { slots: 50, permits: 1000 }, remaining: 100 }),
+      view({ batch: 2, grant: { slots: 0, permits: 0 }, remaining: 100 }),
+    ];
+    const a = allocate({
+      active,
+      pending: [],
+      maxInFlight: 100,
+      maxActiveBatches: 20,
+      headroom: 5000,
+      rate: 25,
+    });
+    expect(a.grants.get(0)?.rate).toBe(0);
+    // Batch 1 takes over no earlier than batch 0's next slot: their starts never overlap.
+    expect(a.grants.get(1)).toMatchObject({ rate: 25, rateAfter: 9_000 });
+    expect(a.grants.get(2)?.rate ?? 0).toBe(0);
+  });
+
+  it('grants no rate without a limit', () => {
+    const a = allocate({ active: [], pending: [500], maxInFlight: 100, maxActiveBatches: 20, headroom: 4 });
+    expect(a.starts[0]?.rate).toBeUndefined();
+  });
 });
