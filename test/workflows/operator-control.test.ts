@@ -146,12 +146,26 @@ describe('waves', () => {
       // 1 failure in a 10-device canary is 0.1: over the canary's 0.05, under the rollout's 0.2.
       settings: { waves: parseWaves('10:0.05,100%'), minSamples: 20 },
     });
-    const ending = await outcomeOf(await startRollout(env, input));
+    const handle = await startRollout(env, input);
+    const ending = await outcomeOf(handle);
 
     expect(ending.status).toBe('halted');
     expect(ending.report?.breaker.reason).toMatch(/^wave 1: failure ratio 0.100/);
     expect(attempted(sim).size).toBe(10);
     expect(ending.report?.notAttempted).toBe(90);
+
+    // The Web UI's list filter finds it by its search attributes.
+    const query = `RolloutId = "${handle.workflowId}" AND RolloutStatus = "halted" AND RolloutFailed = 1`;
+    await waitFor(
+      async () => {
+        for await (const found of env.client.workflow.list({ query })) {
+          if (found.workflowId === handle.workflowId) return true;
+        }
+        return false;
+      },
+      15_000,
+      `visibility to list ${query}`,
+    );
   });
 });
 
