@@ -220,6 +220,23 @@ describe('pause and resume', () => {
     const ending = await outcomeOf(handle);
     expect(ending.report).toMatchObject({ status: 'completed', failed: 8, succeeded: 52 });
   });
+
+  it('cancels a paused rollout cleanly', async () => {
+    const sim = await env.simulator(40, () => ({ latencyMs: 100 }));
+    const { input } = await prepareRollout(env, sim, { settings: { maxInFlight: 2, batchSize: 10 } });
+    const handle = await startRollout(env, input);
+    await waitFor(() => sim.stats().devicesApplied >= 2, 30_000, 'the first devices');
+    await handle.signal(pauseSignal);
+    await waitForProgress(handle, (p) => p.status === 'paused', 'paused');
+
+    await handle.cancel();
+    const ending = await outcomeOf(handle);
+    expect(ending.status).toBe('cancelled');
+    const report = ending.report!;
+    expect(report.succeeded + report.failed + report.aborted + report.notAttempted).toBe(40);
+    expect(report.notAttempted).toBeGreaterThan(20);
+    expect(report.succeeded).toBe(sim.stats().devicesApplied);
+  });
 });
 
 describe('live changes', () => {
