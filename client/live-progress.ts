@@ -1,7 +1,8 @@
 /**
  * Live progress of a running rollout on stderr: `progressQuery` once a second; on a terminal a
- * single updating line (bar, percent, counts, failure ratio, devices/s), otherwise a plain line
- * every 5 s so logs stay readable. Stdout is left alone, for the report and `--json`.
+ * single updating line (bar, percent, counts, failure ratio, devices/s, wave, ETA, pause or
+ * wait), otherwise a plain line every 5 s, and at once when the rollout pauses, waits or starts
+ * a wave, so logs stay readable. Stdout is left alone, for the report and `--json`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -63,11 +64,14 @@ export async function showProgress(
   let lastAnswer = started;
   let lastPlain = 0;
   let lastLine = '';
+  let lastState = '';
   while (!signal.aborted) {
     const now = Date.now();
     const progress = await queryProgress(temporal, handle, QUERY_DEADLINE_MS, signal);
     if (signal.aborted) break;
     let line: string;
+    // A pause, a wait or a new wave shows at once in logs too, not at the next 5 s line.
+    const state = progress ? stateKey(progress) : lastState;
     if (progress) {
       lastAnswer = now;
       rate.add(now, devicesDone(progress));
@@ -83,11 +87,16 @@ export async function showProgress(
     }
     if (sink.isTTY) {
       sink.write(`\r\x1b[2K${line.slice(0, columns - 1)}`);
-    } else if (now - lastPlain >= PLAIN_INTERVAL_MS || (line !== lastLine && !progress)) {
+    } else if (
+      now - lastPlain >= PLAIN_INTERVAL_MS ||
+      state !== lastState ||
+      (line !== lastLine && !progress)
+    ) {
       sink.write(`${line}\n`);
       lastPlain = now;
     }
     lastLine = line;
+    lastState = state;
     await sleep(POLL_INTERVAL_MS, undefined, { signal }).catch(() => undefined);
   }
   if (sink.isTTY) sink.write('\r\x1b[2K');
@@ -117,6 +126,11 @@ export async function queryProgress(
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
+}
+
+/** What the rollout is doing, apart from counts: status, wave, and what it waits for. */
+function stateKey(p: RolloutProgress): string {
+  return `${p.status} ${p.waves?.current ?? ''} ${p.waitingFor?.message ?? ''}`;
 }
 
 function waitingLine(id: string, long: boolean, taskQueue: string): string {

@@ -12,8 +12,10 @@ import {
 } from '@temporalio/client';
 import { ConfigError } from '../shared/env.js';
 import { cancel } from './commands/cancel.js';
+import { approve, pause, promote, resume } from './commands/control.js';
 import { list } from './commands/list.js';
 import { results } from './commands/results.js';
+import { set } from './commands/set.js';
 import { start } from './commands/start.js';
 import { status } from './commands/status.js';
 import type { Command } from './context.js';
@@ -21,7 +23,18 @@ import { createContext } from './context.js';
 import { CliError, ExitCode, namespaceNotFound } from './errors.js';
 import { usage } from './usage.js';
 
-const COMMANDS: Readonly<Record<string, Command>> = { start, status, cancel, list, results };
+const COMMANDS: Readonly<Record<string, Command>> = {
+  start,
+  status,
+  cancel,
+  pause,
+  resume,
+  approve,
+  promote,
+  set,
+  list,
+  results,
+};
 
 /** Runs one command line; resolves to the exit code. */
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {

@@ -3,7 +3,9 @@
  * the help never disagrees with what a rollout actually uses).
  */
 import { DEFAULT_SETTINGS } from '../workflows/settings.js';
-import { formatSetting, SETTING_FLAGS } from './settings-flags.js';
+import { RolloutStatus } from '../workflows/definitions.js';
+import type { SettingFlag } from './settings-flags.js';
+import { formatSetting, LIVE_FLAGS, placeholder, SETTING_FLAGS } from './settings-flags.js';
 
 /** Rollouts `list` shows unless `--limit` says otherwise. */
 export const DEFAULT_LIST_LIMIT = 20;
@@ -18,17 +20,26 @@ const startFlags = (): Array<readonly [string, string]> => [
   ['--fleet FILE', 'the devices: NDJSON, a JSON array, or CSV with an id,url header (required)'],
   ['--artifact FILE', 'the file every device receives (required)'],
   ['--id ID', 'rollout id = Temporal workflow id, never reused [rollout-YYYYMMDD-HHMMSS-xxxx]'],
-  ['--mode MODE', 'per-device (an activity a device) or fast (grouped first attempts) [per-device]'],
-  ...SETTING_FLAGS.map(
-    (f) =>
-      [
-        `--${f.name} ${f.kind === 'duration' ? 'DUR' : f.kind === 'ratio' ? 'RATIO' : 'N'}`,
-        `${f.help} [${formatSetting(f, DEFAULT_SETTINGS[f.setting])}]`,
-      ] as const,
-  ),
+  ...SETTING_FLAGS.map((f) => settingFlagLine(f, true)),
   ['--wait', 'show live progress, wait for the end, print the report'],
   ['--json', 'print {"rolloutId","url"}; with --wait, the report is the last stdout line'],
 ];
+
+/** `--rate N`, its help and, with `withDefault`, its default. */
+function settingFlagLine(f: SettingFlag, withDefault: boolean): readonly [string, string] {
+  const value = placeholder(f);
+  const fallback = withDefault ? ` [${formatSetting(f, DEFAULT_SETTINGS[f.setting])}]` : '';
+  return [`--${f.name}${value ? ` ${value}` : ''}`, `${f.help}${fallback}`];
+}
+
+/** Help of a command that signals a running rollout. */
+const control =
+  (name: string, summary: string, flags: ReadonlyArray<readonly [string, string]> = []) =>
+  () => ({
+    synopsis: `${name} ID${flags.map(([f]) => ` [${f}]`).join('')}`,
+    summary,
+    flags,
+  });
 
 const COMMANDS: Readonly<Record<string, () => CommandHelp>> = {
   start: () => ({
@@ -49,10 +60,28 @@ const COMMANDS: Readonly<Record<string, () => CommandHelp>> = {
     summary: 'request cancellation: no new pushes, in-flight pushes aborted, report kept',
     flags: [],
   }),
+  pause: control('pause', 'stop starting pushes (those in flight finish); `resume` continues', [
+    ['--reason TEXT', 'why, shown by `status` and in the Web UI'],
+  ]),
+  resume: control('resume', 'continue a paused rollout (after a breaker pause: accept its failures so far)'),
+  approve: control(
+    'approve',
+    'let the next wave start (ends a wait for approval, or a bake and its approval)',
+  ),
+  promote: control('promote', 'skip the rest of the bake of the wave just done (an approval still waits)'),
+  set: () => ({
+    synopsis: 'set ID [--rate N] [--max-in-flight N] [--failure-threshold RATIO]',
+    summary: "change a running rollout's live settings (validated by the rollout; at least one flag)",
+    flags: LIVE_FLAGS.map((f) => settingFlagLine(f, false)),
+  }),
   list: () => ({
-    synopsis: 'list [--limit N] [--json]',
+    synopsis: 'list [--status S] [--limit N] [--json]',
     summary: 'recent rollouts, newest first',
     flags: [
+      [
+        '--status S',
+        `only rollouts in these states, e.g. paused,waiting (${Object.values(RolloutStatus).join(', ')})`,
+      ],
       ['--limit N', `rollouts to show [${DEFAULT_LIST_LIMIT}]`],
       ['--json', 'one JSON line per rollout'],
     ],
@@ -90,7 +119,7 @@ export function usage(command?: string): string {
     'Usage: npm run --silent rollout -- <command> [arguments]',
     '',
     'Commands:',
-    ...Object.values(COMMANDS).map((c) => `  ${c().synopsis.padEnd(46)}${c().summary}`),
+    ...Object.values(COMMANDS).map((c) => commandLine(c())),
     '',
     'Options of start [default]:',
     ...flagLines(startFlags()).slice(1),
@@ -98,6 +127,13 @@ export function usage(command?: string): string {
     ...FOOTER,
   ];
   return lines.join('\n');
+}
+
+/** A command and its summary on one line, or two when the synopsis is long. */
+function commandLine(help: CommandHelp): string {
+  const width = 46;
+  if (help.synopsis.length < width) return `  ${help.synopsis.padEnd(width)}${help.summary}`;
+  return `  ${help.synopsis}\n  ${' '.repeat(width)}${help.summary}`;
 }
 
 function flagLines(flags: ReadonlyArray<readonly [string, string]>): string[] {

@@ -1,10 +1,12 @@
 /**
  * `rollout list`: recent rollouts from Temporal visibility, newest first, with the search
- * attributes the rollout keeps current (status, progress %, failed devices). Visibility is
+ * attributes the rollout keeps current (status, progress %, failed devices); `--status` keeps
+ * those in the given states (e.g. `paused,waiting`: the ones waiting for an operator). Visibility is
  * eventually consistent: a rollout started a moment ago may show up a moment later.
  */
 import type { WorkflowExecutionInfo } from '@temporalio/client';
-import { SearchAttribute } from '../../workflows/definitions.js';
+import { RolloutStatus, SearchAttribute } from '../../workflows/definitions.js';
+import type { FlagProblem } from '../args.js';
 import { parseFlags, positionals, problemLine, wholeNumberFlag } from '../args.js';
 import type { Command } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
@@ -12,6 +14,7 @@ import { DEFAULT_LIST_LIMIT } from '../usage.js';
 import { ROLLOUT_WORKFLOW_TYPE } from './start.js';
 
 const OPTIONS = {
+  status: { type: 'string' },
   limit: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -44,12 +47,15 @@ export const list: Command = async (argv, context) => {
   const { values, positionals: given } = parseFlags(argv, OPTIONS, 'list');
   positionals(given, [], 'list');
   const limit = wholeNumberFlag('--limit', values.limit, DEFAULT_LIST_LIMIT, 1, MAX_LIMIT);
-  if (typeof limit !== 'number') throw new CliError(problemLine(limit));
+  const statuses = statusFilter(values.status);
+  if (typeof limit !== 'number' || !Array.isArray(statuses)) {
+    throw new CliError([statuses, limit].filter(isProblem).map(problemLine));
+  }
   const temporal = await context.temporal();
   const entries: RolloutListEntry[] = [];
   const seen = new Set<string>();
   for await (const info of temporal.client.workflow.list({
-    query: LIST_QUERY,
+    query: listQuery(statuses),
     pageSize: Math.min(limit, 1000),
   })) {
     if (seen.has(info.workflowId)) continue;
@@ -61,12 +67,34 @@ export const list: Command = async (argv, context) => {
   if (values.json === true) {
     for (const entry of entries) process.stdout.write(`${JSON.stringify(entry)}\n`);
   } else if (entries.length === 0) {
-    process.stderr.write(`no rollouts in namespace "${temporal.config.temporal.namespace}"\n`);
+    const which = statuses.length > 0 ? ` ${statuses.join(' or ')}` : '';
+    process.stderr.write(`no${which} rollouts in namespace "${temporal.config.temporal.namespace}"\n`);
   } else {
     process.stdout.write(`${renderTable(entries)}\n`);
   }
   return ExitCode.Ok;
 };
+
+const isProblem = (v: unknown): v is FlagProblem => typeof v === 'object' && v !== null && 'flag' in v;
+
+/** `--status paused,waiting` → the statuses asked for ([] = all), or a problem naming the flag. */
+export function statusFilter(raw: string | undefined): RolloutStatus[] | FlagProblem {
+  if (raw === undefined) return [];
+  const known: readonly string[] = Object.values(RolloutStatus);
+  const asked = raw.split(',').map((s) => s.trim().toLowerCase());
+  const unknown = asked.filter((s) => !known.includes(s));
+  if (unknown.length === 0 && asked.length > 0) return [...new Set(asked)] as RolloutStatus[];
+  return {
+    flag: '--status',
+    message: `${unknown.map((u) => JSON.stringify(u)).join(', ')} ${unknown.length === 1 ? 'is not a rollout status' : 'are not rollout statuses'} — use ${known.join(', ')} (several with commas)`,
+  };
+}
+
+/** The visibility query: every rollout, or those whose RolloutStatus attribute is one of `statuses`. */
+export function listQuery(statuses: readonly RolloutStatus[]): string {
+  if (statuses.length === 0) return LIST_QUERY;
+  return `${LIST_QUERY} AND RolloutStatus IN (${statuses.map((s) => `'${s}'`).join(', ')})`;
+}
 
 function toEntry(info: WorkflowExecutionInfo): RolloutListEntry {
   const attributes = info.typedSearchAttributes;

@@ -10,6 +10,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { BatchResult, DeviceOutcome, RolloutProgress } from '../../workflows/definitions.js';
 import type { DeviceTarget } from '../../shared/types.js';
 import { decodeBatchResult } from '../../workflows/batch-result.js';
+import { batchRange, makePlan } from '../../workflows/plan.js';
 import { batchWorkflowId, DeviceOutcomeKind } from '../../workflows/definitions.js';
 import { parseFlags, positionals } from '../args.js';
 import type { Temporal } from '../config.js';
@@ -24,7 +25,7 @@ const CONCURRENT_BATCHES = 8;
 const QUERY_DEADLINE_MS = 10_000; // 10 s
 
 /** What `results` needs from a report or progress: the batch layout and the frozen fleet. */
-type Layout = Pick<RolloutProgress, 'rolloutId' | 'total' | 'batchSize' | 'batches' | 'fleet'>;
+type Layout = Pick<RolloutProgress, 'rolloutId' | 'total' | 'batchSize' | 'batches' | 'fleet' | 'plan'>;
 
 export const results: Command = async (argv, context) => {
   const { positionals: given } = parseFlags(argv, {}, 'results');
@@ -68,6 +69,14 @@ async function layoutOf(temporal: Temporal, handle: WorkflowHandle): Promise<Lay
   return outcome.report;
 }
 
+/**
+ * The devices of batch `n`: from the plan (waves cut batches short), or, for rollouts started
+ * before plans were reported, `[n * batchSize, (n + 1) * batchSize)`.
+ */
+export function deviceRange(layout: Layout, n: number): { start: number; count: number } {
+  return batchRange(layout.plan ?? makePlan(layout.total, layout.batchSize), n);
+}
+
 /** The NDJSON lines of batch `n` ('' when it has none to give yet). */
 async function batchLines(
   temporal: Temporal,
@@ -76,8 +85,7 @@ async function batchLines(
   n: number,
 ): Promise<string> {
   const handle = temporal.client.workflow.getHandle(batchWorkflowId(layout.rolloutId, n));
-  const start = n * layout.batchSize;
-  const count = Math.max(0, Math.min(layout.batchSize, layout.total - start));
+  const { start, count } = deviceRange(layout, n);
   let state: string;
   try {
     state = (await handle.describe()).status.name;

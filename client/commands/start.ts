@@ -10,7 +10,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@te
 import type { WorkflowHandle } from '@temporalio/client';
 import type { ArtifactRef, RolloutInput, RolloutSettings } from '../../workflows/definitions.js';
 import { RolloutStatus, SearchAttribute } from '../../workflows/definitions.js';
-import type { FlagProblem } from '../args.js';
+import type { FlagOptions, FlagProblem } from '../args.js';
 import { parseFlags, problemLine } from '../args.js';
 import { checkArtifact, formatBytes } from '../artifact.js';
 import type { Temporal } from '../config.js';
@@ -23,8 +23,7 @@ import { followRollout } from '../follow.js';
 import { count, settingsMarkdown } from '../render.js';
 import { checkSearchAttributes } from '../search-attributes.js';
 import type { FlagValues } from '../settings-flags.js';
-import { formatSetting, SETTING_FLAGS, settingsFromFlags } from '../settings-flags.js';
-import { PushMode } from '../../workflows/settings.js';
+import { flagOptions, formatSetting, SETTING_FLAGS, settingsFromFlags } from '../settings-flags.js';
 
 /** Workflow type of a rollout (registered by the worker). */
 export const ROLLOUT_WORKFLOW_TYPE = 'rolloutWorkflow';
@@ -33,11 +32,10 @@ const OPTIONS = {
   fleet: { type: 'string' },
   artifact: { type: 'string' },
   id: { type: 'string' },
-  ...Object.fromEntries(SETTING_FLAGS.map((f) => [f.name, { type: 'string' as const }])),
-  mode: { type: 'string' as const },
+  ...flagOptions(SETTING_FLAGS),
   wait: { type: 'boolean' },
   json: { type: 'boolean' },
-} as const;
+} as const satisfies FlagOptions;
 
 /** What `rollout start` was asked to do, once its flags are valid. */
 export interface StartRequest {
@@ -134,6 +132,7 @@ async function startWorkflow(
         staticSummary: `Rollout of ${basename(input.artifact.path)} (${formatBytes(input.artifact.size)}) to ${count(fleet.devices)} devices`,
         staticDetails: startDetails(input, fleet.devices),
         typedSearchAttributes: [
+          { key: SearchAttribute.id, value: id },
           { key: SearchAttribute.status, value: RolloutStatus.Running },
           { key: SearchAttribute.progress, value: 0 },
           { key: SearchAttribute.failed, value: 0 },
@@ -155,7 +154,6 @@ function startDetails(input: RolloutInput, devices: number): string {
   const rows: Array<readonly [string, string]> = [
     ['fleet', `\`${input.fleet.path}\` (${count(devices)} devices, sha-256 ${input.fleet.sha256})`],
     ['artifact', `\`${artifact.path}\` (${formatBytes(artifact.size)}, sha-256 ${artifact.sha256})`],
-    ['--mode', input.settings.mode ?? PushMode.PerDevice],
     ...SETTING_FLAGS.map((f) => [`--${f.name}`, formatSetting(f, input.settings[f.setting])] as const),
   ];
   return settingsMarkdown(rows, `**Rollout** of \`${basename(artifact.path)}\` to ${count(devices)} devices`);

@@ -1,6 +1,6 @@
 /**
- * `rollout status ID`: a running rollout's live progress (`progressQuery`), or a closed one's
- * final report (from its memo, which outlives workers). `--follow` watches until the end and
+ * `rollout status ID`: a running rollout's live progress (`progressQuery`: counts, wave, pause or
+ * wait, live settings, ETA), or a closed one's final report (from its memo, which outlives workers). `--follow` watches until the end and
  * exits with the rollout's code.
  */
 import type { WorkflowHandle } from '@temporalio/client';
@@ -8,19 +8,18 @@ import { parseFlags, positionals } from '../args.js';
 import type { Temporal } from '../config.js';
 import { workflowUrl } from '../config.js';
 import type { Command } from '../context.js';
-import { CliError, ExitCode } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import { followRollout, printReport } from '../follow.js';
 import { queryProgress } from '../live-progress.js';
 import type { RolloutOutcome } from '../outcome.js';
 import { awaitOutcome, describeRollout, exitCodeOf, reportInMemo } from '../outcome.js';
 import { renderSummary } from '../render.js';
+import { currentProgress, QUERY_DEADLINE_MS } from '../running.js';
 
 const OPTIONS = {
   json: { type: 'boolean' },
   follow: { type: 'boolean' },
 } as const;
-
-const QUERY_DEADLINE_MS = 10_000; // 10 s: a query waits for a worker to answer it
 
 export const status: Command = async (argv, context) => {
   const { values, positionals: given } = parseFlags(argv, OPTIONS, 'status');
@@ -32,13 +31,7 @@ export const status: Command = async (argv, context) => {
   process.stderr.write(`Web UI: ${workflowUrl(temporal.config, id)}\n`);
   if (description.status.name === 'RUNNING') {
     if (values.follow === true) return await followRollout(temporal, handle, json, false);
-    const progress = await queryProgress(temporal, handle, QUERY_DEADLINE_MS);
-    if (progress === undefined) {
-      throw new CliError(
-        `rollout "${id}" is running but did not answer the progress query — ` +
-          `is a worker polling task queue "${temporal.config.temporal.taskQueue}"? (\`npm run worker\`), or is it still freezing its fleet? Try again shortly`,
-      );
-    }
+    const progress = await currentProgress(temporal, handle);
     process.stdout.write(json ? `${JSON.stringify(progress)}\n` : `${renderSummary(progress)}\n`);
     return ExitCode.Ok;
   }

@@ -2,50 +2,20 @@
  * `rollout start` refuses bad input before it contacts Temporal: the CLI runs as a child
  * process against a TCP listener standing in for Temporal, which must see no connection.
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import type { AddressInfo, Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../shared/paths.js';
+import type { OfflineCli, Run } from './offline-cli.js';
+import { offlineCli } from './offline-cli.js';
 
-const TSX = resolve(REPO_ROOT, 'node_modules', '.bin', 'tsx');
-const MAIN = resolve(REPO_ROOT, 'client', 'main.ts');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-let dir: string;
-let listener: Server;
-let address: string;
-/** Connections the stand-in for Temporal received; no case may cause one. */
-let connections = 0;
-
-function rollout(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((done) => {
-    execFile(
-      TSX,
-      [MAIN, ...args],
-      {
-        cwd: dir,
-        env: { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_CONNECT_TIMEOUT_MS: '2000', ...env },
-        timeout: 60_000,
-      },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
-}
+let cli: OfflineCli;
+const rollout = (args: string[], env?: Record<string, string>): Promise<Run> => cli.rollout(args, env);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'rollout-cli-'));
+  cli = await offlineCli();
+  const { dir } = cli;
   writeFileSync(
     join(dir, 'good.ndjson'),
     '{"id":"a","url":"http://127.0.0.1:9/a"}\n{"id":"b","url":"http://127.0.0.1:9/b"}\n',
@@ -56,17 +26,10 @@ beforeAll(async () => {
   );
   writeFileSync(join(dir, 'fw.bin'), Buffer.alloc(1024, 7));
   mkdirSync(join(dir, 'folder'));
-  listener = createServer((socket) => {
-    connections += 1;
-    socket.destroy();
-  });
-  await new Promise<void>((ready) => listener.listen(0, '127.0.0.1', ready));
-  address = `127.0.0.1:${(listener.address() as AddressInfo).port}`;
 });
 
 afterAll(async () => {
-  await new Promise((closed) => listener.close(closed));
-  rmSync(dir, { recursive: true, force: true });
+  await cli?.close();
 });
 
 // Each case is a separate process; run them side by side.
@@ -103,9 +66,34 @@ describe.concurrent('rollout start without Temporal', () => {
       /^rollout start: --attempt-timeout: needs a unit/,
     ],
     [
-      'the --rate flag, which a later version adds',
-      ['--fleet', 'good.ndjson', '--artifact', 'fw.bin', '--rate', '10/s'],
-      /^rollout start: --rate: unknown flag/,
+      'a --rate that is not a number of devices per second',
+      ['--fleet', 'good.ndjson', '--artifact', 'fw.bin', '--rate', '10/min'],
+      /^rollout start: --rate: must be a number of devices per second from 0 \(no limit\) to 100000 \(got "10\/min"\)\n$/,
+    ],
+    [
+      'a negative --rate',
+      ['--fleet', 'good.ndjson', '--artifact', 'fw.bin', '--rate=-5'],
+      /^rollout start: --rate: must be a number of devices per second/,
+    ],
+    [
+      'waves that shrink',
+      ['--fleet', 'good.ndjson', '--artifact', 'fw.bin', '--waves', '50%,10%'],
+      /^rollout start: --waves: wave 2: sizes are cumulative and must grow \(50% then 10%\)/,
+    ],
+    [
+      '--approve-waves without waves',
+      ['--fleet', 'good.ndjson', '--artifact', 'fw.bin', '--approve-waves'],
+      /^rollout start: --approve-waves: without --waves the whole fleet is one wave/,
+    ],
+    [
+      'an unknown breaker action',
+      ['--fleet', 'good.ndjson', '--artifact', 'fw.bin', '--on-breaker', 'stop'],
+      /^rollout start: --on-breaker: must be halt or pause \(got "stop"\)/,
+    ],
+    [
+      'a verify URL that is not http(s)',
+      ['--fleet', 'good.ndjson', '--artifact', 'fw.bin', '--verify', 'devices/{id}'],
+      /^rollout start: --verify: must be an http\(s\) URL template/,
     ],
     ['no --fleet', ['--artifact', 'fw.bin'], /^rollout start: --fleet: required/],
   ])('exits 1 on %s, before connecting', async ([, args, expected], { expect }) => {
@@ -114,7 +102,7 @@ describe.concurrent('rollout start without Temporal', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
     // No case connects, so whichever finishes first, none may have.
-    expect(connections).toBe(0);
+    expect(cli.connections()).toBe(0);
   });
 
   it('checks flags before it reads the fleet', async () => {
@@ -167,9 +155,24 @@ describe.concurrent('rollout usage', () => {
       'cancel',
       'list',
       'results',
+      'pause ID [--reason TEXT]',
+      'resume ID',
+      'approve ID',
+      'promote ID',
+      'set ID [--rate N] [--max-in-flight N] [--failure-threshold RATIO]',
       '--max-in-flight N',
       '[100]',
       '[30s]',
+      '--rate N',
+      '[no limit]',
+      '--waves LIST',
+      '--bake DUR',
+      '--approve-waves',
+      '--on-breaker halt|pause',
+      '[halt]',
+      '--verify URL-TEMPLATE',
+      '--verify-timeout DUR',
+      '--verify-interval DUR',
     ]) {
       expect(run.stdout).toContain(text);
     }
