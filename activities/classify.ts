@@ -83,6 +83,7 @@ const TIMEOUT_CODES = new Set([
   'UND_ERR_BODY_TIMEOUT',
   'TimeoutError',
   'ETIMEDOUT',
+  'ERR_TLS_HANDSHAKE_TIMEOUT',
 ]);
 const MALFORMED_CODES = new Set([
   'HTTPParserError', // undici leaves its `code` undefined for some parse failures (e.g. no status line)
@@ -91,47 +92,98 @@ const MALFORMED_CODES = new Set([
   'UND_ERR_RES_EXCEEDED_MAX_SIZE',
   'ERR_INVALID_HTTP_RESPONSE',
 ]);
-const TLS_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-]);
+
+/** What an error code means, and what fixes it when a person must act. */
+interface Meaning {
+  what: string;
+  fix?: string;
+}
+
+/**
+ * Certificate errors and what fixes each. Node names OpenSSL's verification errors by their
+ * X509_V_ERR name (`UNABLE_TO_VERIFY_LEAF_SIGNATURE`, `CERT_HAS_EXPIRED`…), its own host check
+ * `ERR_TLS_CERT_ALTNAME_INVALID`, and an alert the device sent `ERR_SSL_<VERSION>_ALERT_<NAME>`.
+ */
+const CERTIFICATE_ERRORS: ReadonlyArray<Meaning & { match: RegExp }> = [
+  {
+    match: /^ERR_SSL_\w+_ALERT_CERTIFICATE_REQUIRED$/,
+    what: 'the device requires a client certificate and the worker sent none',
+    fix: 'set PUSH_CLIENT_CERT_FILE and PUSH_CLIENT_KEY_FILE on the workers',
+  },
+  {
+    match:
+      /^ERR_SSL_\w+_ALERT_(BAD_CERTIFICATE|UNSUPPORTED_CERTIFICATE|CERTIFICATE_\w+|UNKNOWN_CA|ACCESS_DENIED)$/,
+    what: "the device refused the worker's client certificate",
+    fix: 'set PUSH_CLIENT_CERT_FILE and PUSH_CLIENT_KEY_FILE to a certificate the device trusts',
+  },
+  {
+    match: /^(ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH|IP_ADDRESS_MISMATCH)$/,
+    what: "the device's certificate does not name the host of its URL",
+    fix: 'use a host the certificate names in the fleet file, or reissue the device certificate',
+  },
+  {
+    match: /^(CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERROR_IN_CERT_NOT_(BEFORE|AFTER)_FIELD)$/,
+    what: "the device's certificate has expired or is not valid yet",
+    fix: "renew the device certificate (or fix the worker's clock)",
+  },
+  {
+    match:
+      /^(UNABLE_TO_(VERIFY_LEAF_SIGNATURE|GET_ISSUER_CERT(_LOCALLY)?|DECRYPT_CERT_SIGNATURE|DECODE_ISSUER_PUBLIC_KEY)|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|CERT_UNTRUSTED|INVALID_CA)$/,
+    what: "the device's certificate is not signed by a CA the worker trusts",
+    fix: 'put the CA that signs device certificates in PUSH_CA_FILE on the workers',
+  },
+  {
+    match: /^(CERT_\w+|INVALID_PURPOSE|PATH_LENGTH_EXCEEDED)$/,
+    what: "the device's certificate was rejected",
+    fix: 'check the device certificate and its chain',
+  },
+];
 
 /** Rules in precedence order: the first that matches any error of the cause chain wins. */
 const RULES: ReadonlyArray<{
-  match: (code: string) => boolean;
+  match: (code: string) => Meaning | undefined;
   type: FailureType;
-  what: string;
   permanent?: true;
 }> = [
   {
-    match: (c) => TLS_CODES.has(c) || c.startsWith('CERT_') || c.startsWith('ERR_TLS_'),
-    type: FailureType.NetworkError,
-    what: 'TLS/certificate error',
+    match: (c) => CERTIFICATE_ERRORS.find((e) => e.match.test(c)),
+    type: FailureType.TlsCertificateError,
     permanent: true,
   },
   {
-    match: (c) => MALFORMED_CODES.has(c) || c.startsWith('HPE_'),
+    match: (c) => when(MALFORMED_CODES.has(c) || c.startsWith('HPE_'), 'malformed response'),
     type: FailureType.MalformedResponse,
-    what: 'malformed response',
   },
-  { match: (c) => TIMEOUT_CODES.has(c), type: FailureType.AttemptTimeout, what: 'attempt timed out' },
-  { match: (c) => c === 'ECONNREFUSED', type: FailureType.ConnectionRefused, what: 'connection refused' },
-  { match: (c) => RESET_CODES.has(c), type: FailureType.ConnectionReset, what: 'connection reset' },
+  { match: (c) => when(TIMEOUT_CODES.has(c), 'attempt timed out'), type: FailureType.AttemptTimeout },
+  {
+    // Anything else TLS reports (no shared protocol version or cipher, plain HTTP on an https
+    // URL) is a mismatch of configurations: the next attempt would meet the same one.
+    match: (c) => when(c.startsWith('ERR_SSL_') || c.startsWith('ERR_TLS_'), 'TLS error'),
+    type: FailureType.NetworkError,
+    permanent: true,
+  },
+  { match: (c) => when(c === 'ECONNREFUSED', 'connection refused'), type: FailureType.ConnectionRefused },
+  { match: (c) => when(RESET_CODES.has(c), 'connection reset'), type: FailureType.ConnectionReset },
 ];
+
+function when(matches: boolean, what: string): Meaning | undefined {
+  return matches ? { what } : undefined;
+}
 
 /** The verdict for an error thrown by an attempt (undici, socket, TLS), its `cause` chain included. */
 export function classifyError(err: unknown): Classification {
   const chain = errorChain(err);
   for (const rule of RULES) {
-    const hit = chain.find((e) => rule.match(e.code));
-    if (hit !== undefined) {
+    for (const link of chain) {
+      const meaning = rule.match(link.code);
+      if (meaning === undefined) continue;
+      const fix = meaning.fix === undefined ? '' : ` — ${meaning.fix}`;
+      const message = `${meaning.what} (${detail(link)})${fix}`;
       return {
         type: rule.type,
         nonRetryable: rule.permanent === true,
-        message: `${rule.what} (${detail(hit)})`,
+        message:
+          rule.type === FailureType.TlsCertificateError ? `TLS certificate error: ${message}` : message,
       };
     }
   }
@@ -170,6 +222,18 @@ export function errorChain(err: unknown): ChainLink[] {
 }
 
 function detail(link: ChainLink): string {
-  if (link.code === '' || link.message.includes(link.code)) return link.message || link.code;
-  return link.message === '' ? link.code : `${link.code}: ${link.message}`;
+  const message = opensslReason(link.message);
+  if (link.code === '' || message.includes(link.code)) return message || link.code;
+  return message === '' ? link.code : `${link.code}: ${message}`;
+}
+
+/**
+ * OpenSSL's reason out of its error line: `80EC…:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13
+ * alert certificate required:../deps/…:1605:SSL alert number 116` → `tlsv13 alert certificate
+ * required (SSL alert number 116)`. Other messages are returned trimmed.
+ */
+export function opensslReason(message: string): string {
+  const match = /:SSL routines:[^:]*:([^:]+):.*?(SSL alert number \d+)?\s*$/s.exec(message);
+  if (match === null) return message.trim();
+  return match[2] === undefined ? match[1]!.trim() : `${match[1]!.trim()} (${match[2]})`;
 }

@@ -21,8 +21,24 @@ export const FailureType = {
   ConnectionReset: 'ConnectionReset',
   /** The device answered something that is not HTTP. Retried, never counted as success. */
   MalformedResponse: 'MalformedResponse',
-  /** Any other network error (DNS, unreachable host, TLS handshake failure). Retried. */
+  /**
+   * Any other network error (DNS, unreachable host). Retried — except TLS errors that are not
+   * about certificates (no shared protocol version or cipher, plain HTTP on an https URL), which
+   * no retry can fix.
+   */
   NetworkError: 'NetworkError',
+  /**
+   * TLS certificate trouble, on either side: the device's certificate is not signed by a CA the
+   * worker trusts (PUSH_CA_FILE), does not name the URL's host, has expired or is not yet valid;
+   * or the device refused the worker's client certificate, or asked for one the worker does not
+   * have (PUSH_CLIENT_CERT_FILE/PUSH_CLIENT_KEY_FILE). Permanent: only a configuration change helps.
+   */
+  TlsCertificateError: 'TlsCertificateError',
+  /**
+   * The device's URL (or status URL) names a host outside the worker's PUSH_ALLOW_HOSTS; nothing
+   * was sent. Permanent.
+   */
+  HostNotAllowed: 'HostNotAllowed',
   /** The artifact's bytes no longer match the digest frozen at start. Permanent; halts the rollout. */
   ArtifactChanged: 'ArtifactChanged',
   /** The artifact file cannot be read by the worker. Permanent; halts the rollout. */
@@ -50,6 +66,8 @@ export const PERMANENT_FAILURE_TYPES: readonly FailureType[] = [
   FailureType.InvalidFleet,
   FailureType.CredentialUnavailable,
   FailureType.VerifyTimeout,
+  FailureType.TlsCertificateError,
+  FailureType.HostNotAllowed,
 ];
 
 /** Failure types that mean the rollout itself is broken, not one device: the rollout stops. */

@@ -112,20 +112,77 @@ describe('classifyError', () => {
     ['UND_ERR_CONNECT_TIMEOUT', FailureType.AttemptTimeout, false],
     ['UND_ERR_HEADERS_TIMEOUT', FailureType.AttemptTimeout, false],
     ['UND_ERR_BODY_TIMEOUT', FailureType.AttemptTimeout, false],
-    ['CERT_HAS_EXPIRED', FailureType.NetworkError, true],
-    ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', FailureType.NetworkError, true],
-    ['DEPTH_ZERO_SELF_SIGNED_CERT', FailureType.NetworkError, true],
-    ['ERR_TLS_CERT_ALTNAME_INVALID', FailureType.NetworkError, true],
+    ['CERT_HAS_EXPIRED', FailureType.TlsCertificateError, true],
+    ['CERT_NOT_YET_VALID', FailureType.TlsCertificateError, true],
+    ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', FailureType.TlsCertificateError, true],
+    ['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', FailureType.TlsCertificateError, true],
+    ['DEPTH_ZERO_SELF_SIGNED_CERT', FailureType.TlsCertificateError, true],
+    ['SELF_SIGNED_CERT_IN_CHAIN', FailureType.TlsCertificateError, true],
+    ['CERT_REVOKED', FailureType.TlsCertificateError, true],
+    ['ERR_TLS_CERT_ALTNAME_INVALID', FailureType.TlsCertificateError, true],
+    ['ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', FailureType.TlsCertificateError, true],
+    ['ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', FailureType.TlsCertificateError, true],
+    ['ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', FailureType.TlsCertificateError, true],
+    ['ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED', FailureType.TlsCertificateError, true],
+    ['ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN', FailureType.TlsCertificateError, true],
+    ['ERR_SSL_TLSV1_ALERT_ACCESS_DENIED', FailureType.TlsCertificateError, true],
+    ['ERR_SSL_WRONG_VERSION_NUMBER', FailureType.NetworkError, true],
+    ['ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', FailureType.NetworkError, true],
+    ['ERR_TLS_HANDSHAKE_TIMEOUT', FailureType.AttemptTimeout, false],
     ['ENOTFOUND', FailureType.NetworkError, false],
     ['EHOSTUNREACH', FailureType.NetworkError, false],
   ] as const)('classifies %s as %s (nonRetryable %s)', (code, type, nonRetryable) => {
     expect(classifyError(withCode(code))).toMatchObject({ type, nonRetryable });
   });
 
-  it('calls certificate errors TLS/certificate errors', () => {
-    expect(classifyError(withCode('CERT_HAS_EXPIRED', 'certificate has expired')).message).toBe(
-      'TLS/certificate error (CERT_HAS_EXPIRED: certificate has expired)',
+  it('agrees with the permanent failure list for certificate errors', () => {
+    const verdict = classifyError(withCode('UNABLE_TO_VERIFY_LEAF_SIGNATURE'));
+    expect(PERMANENT_FAILURE_TYPES).toContain(verdict.type);
+    expect(verdict.nonRetryable).toBe(true);
+  });
+
+  it.each([
+    [
+      'CERT_HAS_EXPIRED',
+      'certificate has expired',
+      "TLS certificate error: the device's certificate has expired or is not valid yet (CERT_HAS_EXPIRED: certificate has expired) — renew the device certificate (or fix the worker's clock)",
+    ],
+    [
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      'unable to verify the first certificate',
+      "TLS certificate error: the device's certificate is not signed by a CA the worker trusts (UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate) — put the CA that signs device certificates in PUSH_CA_FILE on the workers",
+    ],
+    [
+      'ERR_TLS_CERT_ALTNAME_INVALID',
+      "Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list: ",
+      "TLS certificate error: the device's certificate does not name the host of its URL (ERR_TLS_CERT_ALTNAME_INVALID: Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list:) — use a host the certificate names in the fleet file, or reissue the device certificate",
+    ],
+    [
+      'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+      '80EC30EB407F0000:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1605:SSL alert number 116\n',
+      'TLS certificate error: the device requires a client certificate and the worker sent none (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: tlsv13 alert certificate required (SSL alert number 116)) — set PUSH_CLIENT_CERT_FILE and PUSH_CLIENT_KEY_FILE on the workers',
+    ],
+    [
+      'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+      '80EC:error:0A000418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca:../ssl/record/rec_layer_s3.c:1605:SSL alert number 48\n',
+      "TLS certificate error: the device refused the worker's client certificate (ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: tlsv1 alert unknown ca (SSL alert number 48)) — set PUSH_CLIENT_CERT_FILE and PUSH_CLIENT_KEY_FILE to a certificate the device trusts",
+    ],
+  ])('says what %s means and what fixes it', (code, message, expected) => {
+    expect(classifyError(withCode(code, message)).message).toBe(expected);
+  });
+
+  it('names other TLS errors without the OpenSSL noise', () => {
+    const err = withCode(
+      'ERR_SSL_WRONG_VERSION_NUMBER',
+      '40F8:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../ssl/record/ssl3_record.c:354:\n',
     );
+    expect(classifyError(err).message).toBe('TLS error (ERR_SSL_WRONG_VERSION_NUMBER: wrong version number)');
+  });
+
+  it('finds a certificate error behind a connect error', () => {
+    const cause = withCode('DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate');
+    const err = withCode('UND_ERR_SOCKET', 'other side closed', { cause });
+    expect(classifyError(err)).toMatchObject({ type: FailureType.TlsCertificateError, nonRetryable: true });
   });
 
   it('recognises an undici HTTPParserError without a code (no status line)', () => {
