@@ -115,6 +115,14 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    // Continue-as-new every ~150 events: the first run's history ends in it, carrying the
+    // running batches' state to the next run.
+    name: 'continued',
+    devices: 60,
+    behavior: () => ({ latencyMs: 20 }),
+    settings: { batchSize: 5, maxInFlight: 6, maxEventsPerRun: 150 },
+  },
+  {
     name: 'live-change',
     devices: 40,
     behavior: () => ({}),
@@ -164,7 +172,9 @@ async function record(client: Client, dataDir: string, scenario: Scenario): Prom
     });
     await scenario.during?.(handle, sim);
     await handle.result().catch(() => undefined);
-    writeFileSync(join(OUT, `rollout-${scenario.name}.json`), historyToJSON(await handle.fetchHistory()));
+    // The first run: for a rollout that continued-as-new it is the one that ends in it.
+    const firstRun = client.workflow.getHandle(id, handle.firstExecutionRunId);
+    writeFileSync(join(OUT, `rollout-${scenario.name}.json`), historyToJSON(await firstRun.fetchHistory()));
     const batch = client.workflow.getHandle(batchWorkflowId(id, 0));
     writeFileSync(join(OUT, `batch-${scenario.name}.json`), historyToJSON(await batch.fetchHistory()));
     console.log(`recorded ${scenario.name}`);

@@ -440,7 +440,8 @@ class Rollout {
 
   private historyIsLong(): boolean {
     const info = workflowInfo();
-    return info.continueAsNewSuggested || info.historyLength >= MAX_EVENTS_PER_RUN;
+    const limit = this.settings.maxEventsPerRun ?? MAX_EVENTS_PER_RUN;
+    return info.continueAsNewSuggested || info.historyLength >= limit;
   }
 
   private async continueAsNew(): Promise<never> {

@@ -80,6 +80,12 @@ export interface RolloutSettings {
   verifyTimeoutMs?: number;
   /** Delay between two status polls of one device. */
   verifyIntervalMs?: number;
+  /**
+   * The rollout workflow continues-as-new once its run has this many history events (or when
+   * Temporal suggests it). Not a CLI flag: the default suits every fleet size; tests and the
+   * replay recordings lower it to exercise continue-as-new with a small fleet.
+   */
+  maxEventsPerRun?: number;
 }
 
 export const DEFAULT_SETTINGS: Readonly<RolloutSettings> = Object.freeze({
@@ -179,6 +185,7 @@ const RULES: ReadonlyArray<[keyof RolloutSettings, Rule]> = [
   ['bakeMs', integerIn('bakeMs', 0, 30 * 24 * 3600 * 1000)],
   ['verifyTimeoutMs', integerIn('verifyTimeoutMs', 1, 24 * 3600 * 1000)],
   ['verifyIntervalMs', integerIn('verifyIntervalMs', 1, 3600 * 1000)],
+  ['maxEventsPerRun', integerIn('maxEventsPerRun', 100, 40_000)],
   [
     'rate',
     (s) =>

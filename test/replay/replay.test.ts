@@ -23,11 +23,25 @@ const load = (file: string): ReturnType<typeof historyFromJSON> =>
   historyFromJSON(JSON.parse(readFileSync(join(HISTORIES, file), 'utf8')));
 
 describe('replay of recorded rollouts', () => {
-  it('has completed, fast-mode, halted, cancelled, wave-gated, paused and live-changed rollouts (and one batch of each) to replay', () => {
-    for (const kind of ['completed', 'fast', 'halted', 'cancelled', 'waves-gate', 'paused', 'live-change']) {
+  it('has completed, fast-mode, halted, cancelled, continued-as-new, wave-gated, paused and live-changed rollouts (and one batch of each) to replay', () => {
+    for (const kind of [
+      'completed',
+      'fast',
+      'halted',
+      'cancelled',
+      'continued',
+      'waves-gate',
+      'paused',
+      'live-change',
+    ]) {
       expect(files).toContain(`rollout-${kind}.json`);
       expect(files).toContain(`batch-${kind}.json`);
     }
+  });
+
+  it('holds a run that ended in continue-as-new', () => {
+    const events = load('rollout-continued.json').events ?? [];
+    expect(events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
   });
 
   it.each(files)('replays %s on the current workflow code', async (file) => {
