@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, WorkflowIdReusePolicy } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
@@ -131,7 +131,7 @@ export async function startRollout(
   env: TestEnv,
   input: RolloutInput,
   id = `rollout-test-${counter++}-${Date.now()}`,
-): Promise<WorkflowHandle> {
+): Promise<WorkflowHandleWithFirstExecutionRunId> {
   return await env.client.workflow.start('rolloutWorkflow', {
     taskQueue: env.taskQueue,
     workflowId: id,

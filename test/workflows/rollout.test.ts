@@ -2,6 +2,7 @@
  * The rollout workflow end to end: a real dev server, a real worker, the simulator as the
  * fleet. Intervals are scaled down where only ratios matter.
  */
+import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { progressQuery } from '../../workflows/definitions.js';
 import type { DeviceSimulator } from '../../simulator/index.js';
@@ -9,6 +10,7 @@ import type { TestEnv } from '../helpers/temporal-env.js';
 import { createTestEnv, outcomeOf, prepareRollout, startRollout, waitFor } from '../helpers/temporal-env.js';
 
 let env: TestEnv;
+type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 
 beforeAll(async () => {
   env = await createTestEnv('rollout');
@@ -141,6 +143,33 @@ describe.each(['per-device', 'fast'] as const)('rolloutWorkflow in %s mode', (mo
     expect(report.succeeded + report.aborted + report.notAttempted).toBe(200);
     expect(report.notAttempted).toBeGreaterThan(100);
     expect(sim.attempts.filter((a) => a.aborted).length).toBe(report.aborted);
+  });
+
+  it('continues-as-new while batches run and still pushes every device exactly once', async () => {
+    const sim = await env.simulator(80, () => ({ latencyMs: [5, 40] }));
+    const { input } = await prepareRollout(env, sim, {
+      settings: { mode, batchSize: 5, maxInFlight: 8, maxEventsPerRun: 150 },
+    });
+    const handle = await startRollout(env, input);
+    const ending = await outcomeOf(handle);
+
+    expect(ending.report).toMatchObject({ status: 'completed', succeeded: 80, failed: 0 });
+    expect(ending.report?.run).toBeGreaterThanOrEqual(1);
+    expect(sim.stats().devicesApplied).toBe(80);
+    expect(sim.stats().duplicates).toBe(0);
+    // Every run stayed near its limit (a workflow task may add a few events past it).
+    const lengths: number[] = [];
+    for (let run: string | undefined = handle.firstExecutionRunId; run;) {
+      const history: History = await env.client.workflow.getHandle(handle.workflowId, run).fetchHistory();
+      const events = history.events ?? [];
+      lengths.push(events.length);
+      const next: string | null | undefined =
+        events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+      run = next ?? undefined;
+    }
+    const runs = lengths.length;
+    expect(Math.max(...lengths)).toBeLessThan(150 + 60);
+    expect(runs).toBe((ending.report?.run ?? 0) + 1);
   });
 
   it('answers the progress query while running', async () => {
