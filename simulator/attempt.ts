@@ -2,7 +2,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { failureFor, latencyFor, type DeviceBehavior, type FailureSpec } from './behavior.js';
 import { BodyMeter, sha256FromContentDigest } from './digest.js';
 import type { DeviceStatus } from './device-status.js';
-import type { AttemptLog, AttemptOutcome } from './stats.js';
+import type { AttemptLog, AttemptOutcome, TokenCheck } from './stats.js';
 
 /** One simulated device: its behaviour and how many attempts it has seen. */
 export interface DeviceState {
@@ -31,6 +31,14 @@ function header(req: IncomingMessage, name: string): string | null {
   return typeof value === 'string' ? value : null;
 }
 
+/** The request's bearer token judged against the device's `requireToken` (null: none required). */
+export function tokenCheck(behavior: DeviceBehavior, req: IncomingMessage): TokenCheck {
+  if (behavior.requireToken === undefined) return null;
+  const authorization = header(req, 'authorization');
+  if (authorization === null || !/^Bearer /i.test(authorization)) return 'missing';
+  return authorization.slice(7) === behavior.requireToken ? 'valid' : 'wrong';
+}
+
 function send(res: ServerResponse, status: number, body: Buffer | string, extra?: OutgoingHttpHeaders): void {
   const bodyless = status === 204 || status === 304;
   res.writeHead(status, { ...json, 'content-length': bodyless ? 0 : Buffer.byteLength(body), ...extra });
@@ -48,6 +56,7 @@ export class DeviceAttempt {
   private readonly failure: FailureSpec | undefined;
   private readonly attempt: number;
   private readonly meter = new BodyMeter();
+  private readonly token: TokenCheck;
   private rejection: string | null = 'body not verified';
   /** The `content-digest` sha-256 (base64) the request announced. */
   private announcedDigest: string | null = null;
@@ -64,6 +73,7 @@ export class DeviceAttempt {
     device.attempts += 1;
     this.attempt = device.attempts;
     this.failure = failureFor(device.behavior, context.seed, device.index, this.attempt);
+    this.token = tokenCheck(device.behavior, req);
     this.generation = context.log.begin();
   }
 
@@ -71,7 +81,8 @@ export class DeviceAttempt {
   run(): void {
     this.res.once('close', () => this.finish('aborted', null));
     this.req.on('error', () => this.finish('aborted', null));
-    if (this.failure?.mode === 'closeMidBody') {
+    const authorized = this.token === null || this.token === 'valid';
+    if (this.failure?.mode === 'closeMidBody' && authorized) {
       this.readPart();
       return;
     }
@@ -127,6 +138,7 @@ export class DeviceAttempt {
 
   private answer(): void {
     if (this.settled) return;
+    if (this.token !== null && this.token !== 'valid') return this.unauthorized();
     const failure = this.failure;
     if (failure === undefined) return this.deliver();
     switch (failure.mode) {
@@ -171,6 +183,14 @@ export class DeviceAttempt {
     send(this.res, 400, JSON.stringify({ status: 'rejected', reason }));
   }
 
+  /** 401 for a missing or wrong bearer token, before any failure behaviour plays. */
+  private unauthorized(): void {
+    this.finish('rejected', 401);
+    send(this.res, 401, JSON.stringify({ status: 'unauthorized', token: this.token }), {
+      'www-authenticate': 'Bearer',
+    });
+  }
+
   private failWith(status: number, extra?: OutgoingHttpHeaders): void {
     this.finish('failed', status);
     const location =
@@ -198,6 +218,7 @@ export class DeviceAttempt {
       digestOk: this.digestOk,
       lengthOk: this.lengthOk,
       aborted: outcome === 'aborted',
+      token: this.token,
       outcome,
     };
     const recorded = this.context.log.end(record, this.generation);

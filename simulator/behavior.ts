@@ -54,6 +54,12 @@ export interface DeviceBehavior {
   failure?: FailureSpec;
   /** When applied updates show on the status endpoint (fixed as each is applied); default: at once. */
   confirm?: ConfirmSpec;
+  /**
+   * The bearer token the device requires: a push or status poll without
+   * `authorization: Bearer <requireToken>` is answered 401 before anything else is played.
+   * Attempts record whether the token was valid, missing or wrong — never the token itself.
+   */
+  requireToken?: string;
 }
 
 const modes = new Set<string>(Object.values(FailureMode));
@@ -114,6 +120,13 @@ function validateConfirm(confirm: ConfirmSpec | undefined, what: string): void {
  * @throws SimulatorError (`ERR_SIM_BAD_BEHAVIOR`) naming `what` and the bad field.
  */
 export function validateBehavior(behavior: DeviceBehavior, what: string): void {
+  const { requireToken } = behavior;
+  if (
+    requireToken !== undefined &&
+    !(typeof requireToken === 'string' && /^[\x21-\x7e]+$/.test(requireToken))
+  ) {
+    fail(what, 'requireToken must be a non-empty string of visible ASCII characters (a bearer token)');
+  }
   validateLatency(behavior.latencyMs, what);
   validateFailure(behavior.failure, what);
   validateConfirm(behavior.confirm, what);

@@ -5,6 +5,8 @@ export interface ConnectionStats {
   connections: number;
   openConnections: number;
   maxOpenConnections: number;
+  /** TLS handshakes that failed (HTTPS only): the client did not trust the devices, or vice versa. */
+  tlsFailures: number;
 }
 
 /**
@@ -15,6 +17,7 @@ export class ConnectionTracker {
   private readonly open = new Set<Socket>();
   private accepted = 0;
   private maxOpen = 0;
+  private tlsFailureCount = 0;
 
   /** Call on the server's `connection` event. */
   add(socket: Socket): void {
@@ -22,6 +25,11 @@ export class ConnectionTracker {
     this.open.add(socket);
     if (this.open.size > this.maxOpen) this.maxOpen = this.open.size;
     socket.once('close', () => this.open.delete(socket));
+  }
+
+  /** Call on the server's `tlsClientError` event. */
+  tlsFailed(): void {
+    this.tlsFailureCount += 1;
   }
 
   /** Destroys every open socket, mid-request or idle. */
@@ -32,11 +40,17 @@ export class ConnectionTracker {
   /** Forgets the counters; the peak restarts from the connections open now. */
   reset(): void {
     this.accepted = 0;
+    this.tlsFailureCount = 0;
     this.maxOpen = this.open.size;
   }
 
   /** Current figures. */
   snapshot(): ConnectionStats {
-    return { connections: this.accepted, openConnections: this.open.size, maxOpenConnections: this.maxOpen };
+    return {
+      connections: this.accepted,
+      openConnections: this.open.size,
+      maxOpenConnections: this.maxOpen,
+      tlsFailures: this.tlsFailureCount,
+    };
   }
 }

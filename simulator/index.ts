@@ -7,4 +7,5 @@ export type { DeviceUrlOf, FleetEntry, WriteFleetOptions } from './fleet-file.js
 export { MixClass, mixBehaviors } from './mix.js';
 export { DeviceSimulator } from './server.js';
 export type { SimulatorOptions } from './server.js';
-export type { AttemptOutcome, AttemptRecord, SimulatorStats } from './stats.js';
+export type { AttemptOutcome, AttemptRecord, SimulatorStats, TokenCheck } from './stats.js';
+export type { SimulatorTlsOptions } from './tls.js';

@@ -1,6 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DeviceAttempt, type AttemptContext, type DeviceState } from './attempt.js';
+import { DeviceAttempt, tokenCheck, type AttemptContext, type DeviceState } from './attempt.js';
 import { validateBehavior, type DeviceBehavior } from './behavior.js';
 import { ConnectionTracker } from './connections.js';
 import { handleControl } from './control.js';
@@ -9,6 +9,7 @@ import { DeviceStatus } from './device-status.js';
 import { SimulatorError, SimulatorErrorCode } from './errors.js';
 import { writeFleetFile, type WriteFleetOptions } from './fleet-file.js';
 import { AttemptLog, type AttemptRecord, type SimulatorStats } from './stats.js';
+import { createDeviceServer, type SimulatorTlsOptions } from './tls.js';
 
 /** Options of `DeviceSimulator.start`. */
 export interface SimulatorOptions {
@@ -24,6 +25,8 @@ export interface SimulatorOptions {
   seed?: number;
   /** Base URL put into device URLs and fleet files (e.g. behind Docker); default the bound address. */
   publicUrl?: string;
+  /** Serve HTTPS (device URLs become `https://…`), optionally demanding client certificates. */
+  tls?: SimulatorTlsOptions;
 }
 
 const defaults = {
@@ -71,9 +74,9 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
   });
 }
 
-function baseUrl(address: AddressInfo): string {
+function baseUrl(address: AddressInfo, https: boolean): string {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `http://${host}:${address.port}`;
+  return `${https ? 'https' : 'http'}://${host}:${address.port}`;
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
@@ -96,6 +99,8 @@ function notAllowed(res: ServerResponse, allow: string): void {
  * `content-digest`, dedupes by `idempotency-key`, and fails as its `DeviceBehavior` says.
  * `GET /devices/<id>/status` answers `{"id","digest","applied"}`: the digest of the update the
  * device runs (see `ConfirmSpec`), for verified completion; polls are counted apart from attempts.
+ * With `tls` it serves HTTPS (mutual TLS with `requestCert`); a device with `requireToken`
+ * answers 401 to a push or poll without its bearer token.
  * The hot path is a map lookup, an incremental hash and one record per attempt.
  */
 export class DeviceSimulator {
@@ -117,6 +122,7 @@ export class DeviceSimulator {
     this.ids = [...devices.keys()];
     this.context = { log: this.log, seed };
     server.on('connection', (socket) => this.connections.add(socket));
+    server.on('tlsClientError', () => this.connections.tlsFailed());
     server.on('request', (req, res) => this.handle(req, res));
   }
 
@@ -128,10 +134,9 @@ export class DeviceSimulator {
     const devices = buildDevices(resolveIds(options.devices), options.behavior);
     const seed = options.seed ?? defaults.seed;
     if (!Number.isInteger(seed)) badOption(`seed must be an integer, got ${seed}`);
-    // requestTimeout 0: a device answers on its own schedule; Node must not answer 408 for it.
-    const server = createServer({ requestTimeout: 0 });
+    const server = createDeviceServer(options.tls);
     const address = await listen(server, options.port ?? defaults.port, options.host ?? defaults.host);
-    const url = (options.publicUrl ?? baseUrl(address)).replace(/\/+$/, '');
+    const url = (options.publicUrl ?? baseUrl(address, options.tls !== undefined)).replace(/\/+$/, '');
     return new DeviceSimulator(server, devices, seed, url);
   }
 
@@ -241,6 +246,8 @@ export class DeviceSimulator {
     }
     if (route.endpoint === 'status') {
       if (req.method !== 'GET') return notAllowed(res, 'GET');
+      const token = tokenCheck(device.behavior, req);
+      if (token !== null && token !== 'valid') return sendJson(res, 401, { status: 'unauthorized', token });
       this.log.countStatusPoll();
       return sendJson(res, 200, device.status.report(device.id, Date.now()));
     }

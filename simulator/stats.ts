@@ -1,6 +1,12 @@
 /** What became of one attempt, from the device's side. */
 export type AttemptOutcome = 'applied' | 'duplicate' | 'failed' | 'aborted' | 'rejected';
 
+/**
+ * The bearer token of an attempt to a device with `requireToken`: `valid`, `missing` (no
+ * `authorization: Bearer …` header) or `wrong`; null when the device requires none.
+ */
+export type TokenCheck = 'valid' | 'missing' | 'wrong' | null;
+
 /** One request to a device, recorded when it ends. */
 export interface AttemptRecord {
   deviceId: string;
@@ -22,10 +28,13 @@ export interface AttemptRecord {
   lengthOk: boolean;
   /** The client went away before the device answered. */
   aborted: boolean;
+  /** The bearer token the attempt carried, judged against the device's `requireToken`. */
+  token: TokenCheck;
   /**
    * `applied`: first successful delivery for its idempotency key; `duplicate`: a later
    * successful one ("already applied"); `failed`: a failure behaviour played; `rejected`: 400
-   * for a body that did not match its headers; `aborted`: the client went away first.
+   * for a body that did not match its headers, or 401 for a missing or wrong token
+   * (`requireToken`); `aborted`: the client went away first.
    */
   outcome: AttemptOutcome;
 }
@@ -52,6 +61,8 @@ export interface SimulatorStats {
   openConnections: number;
   /** Peak of simultaneously open TCP connections. */
   maxOpenConnections: number;
+  /** TLS handshakes that failed (HTTPS only): the client did not trust the devices, or vice versa. */
+  tlsFailures: number;
   /** `GET /devices/<id>/status` requests answered; never counted as attempts. */
   statusPolls: number;
   /** Attempts by status answered; `none` counts attempts that got no status. */
@@ -65,7 +76,7 @@ export interface SimulatorStats {
 /** Attempt counters; connection figures come from the connection tracker. */
 export type AttemptStats = Omit<
   SimulatorStats,
-  'devices' | 'connections' | 'openConnections' | 'maxOpenConnections'
+  'devices' | 'connections' | 'openConnections' | 'maxOpenConnections' | 'tlsFailures'
 >;
 
 /**

@@ -15,6 +15,8 @@ export interface PushOptions {
   key?: string | null;
   /** Client-side time limit in ms (the request is aborted then). */
   timeoutMs?: number;
+  /** More request headers, e.g. `authorization`. */
+  headers?: Record<string, string>;
 }
 
 /** `sha-256=:<base64>:` of the bytes (RFC 9530). */
@@ -31,7 +33,7 @@ function pushHeaders(id: string, body: Buffer, options: PushOptions): Record<str
   if (digest !== null) headers['content-digest'] = digest;
   const key = options.key === undefined ? `r1:${id}` : options.key;
   if (key !== null) headers['idempotency-key'] = key;
-  return headers;
+  return { ...headers, ...options.headers };
 }
 
 /** POSTs an artifact to one device the way the engine does, never throwing. */
