@@ -4,7 +4,9 @@
  */
 import { Context } from '@temporalio/activity';
 import type { Dispatcher } from 'undici';
+import type { HostAllowlist } from '../shared/host-allowlist.js';
 import type { PushInput } from '../shared/types.js';
+import { checkArtifact } from './artifact-check.js';
 import { createFleetActivities } from './fleet.js';
 import { createPushGroup } from './push-group.js';
 import { waitForSlot } from './pace.js';
@@ -18,18 +20,21 @@ export interface ActivityDeps {
   dataDir: string;
   /** Heartbeat period of a push in flight, in ms (default 1 s). */
   heartbeatIntervalMs?: number;
+  /** Hosts pushes and status polls may reach (PUSH_ALLOW_HOSTS); absent: any host. */
+  allowHosts?: HostAllowlist;
 }
 
 /** `pushUpdate`, `pushGroup` (the fast path), `freezeFleet` and `loadDevices`, bound to `deps`. */
 export function createActivities(deps: ActivityDeps) {
   const { freezeFleet, loadDevices } = createFleetActivities({ dataDir: deps.dataDir });
+  const transport = { dispatcher: deps.dispatcher, allowHosts: deps.allowHosts };
   const push = createPushUpdate(
     deps.heartbeatIntervalMs === undefined
-      ? { dispatcher: deps.dispatcher }
-      : { dispatcher: deps.dispatcher, heartbeatIntervalMs: deps.heartbeatIntervalMs },
+      ? transport
+      : { ...transport, heartbeatIntervalMs: deps.heartbeatIntervalMs },
   );
   const pushGroup = createPushGroup({
-    dispatcher: deps.dispatcher,
+    ...transport,
     // A group starts new pushes until it hears of a cancellation: let it hear within 0.2 s.
     heartbeatIntervalMs: Math.min(200, deps.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS),
   });
@@ -38,8 +43,13 @@ export function createActivities(deps: ActivityDeps) {
     await waitForSlot(input.notBefore, Context.current().cancellationSignal);
     return await push(input);
   };
-  return { pushUpdate, pushGroup, freezeFleet, loadDevices };
+  return { pushUpdate, pushGroup, freezeFleet, loadDevices, checkArtifact };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
-export { createDispatcher, DEFAULT_DISPATCHER_OPTIONS, type DispatcherOptions } from './http.js';
+export {
+  createDispatcher,
+  DEFAULT_DISPATCHER_OPTIONS,
+  type DispatcherOptions,
+  type PushTlsOptions,
+} from './http.js';

@@ -44,6 +44,10 @@ interface Scenario {
   settings: Partial<RolloutSettings>;
   /** Runs while the rollout is going (e.g. cancels it). */
   during?: (handle: WorkflowHandle, sim: DeviceSimulator) => Promise<void>;
+  /** Edit the artifact after the client hashed it (the rollout fails its start check). */
+  changeArtifact?: boolean;
+  /** The rollout never starts a batch: record no batch history. */
+  noBatch?: boolean;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -123,6 +127,15 @@ const SCENARIOS: Scenario[] = [
     settings: { batchSize: 5, maxInFlight: 6, maxEventsPerRun: 150 },
   },
   {
+    // The `check-artifact-at-start` patch: the rollout fails before freezing its fleet.
+    name: 'artifact-changed',
+    devices: 5,
+    behavior: () => ({}),
+    settings: {},
+    changeArtifact: true,
+    noBatch: true,
+  },
+  {
     name: 'live-change',
     devices: 40,
     behavior: () => ({}),
@@ -154,6 +167,8 @@ async function record(client: Client, dataDir: string, scenario: Scenario): Prom
     const artifact = join(dataDir, `${scenario.name}.bin`);
     await sim.writeFleet(fleet);
     writeFileSync(artifact, `artifact for ${scenario.name}`);
+    const sha256 = await sha256File(artifact, 'base64');
+    if (scenario.changeArtifact) writeFileSync(artifact, `changed artifact for ${scenario.name}`);
     const id = `replay-${scenario.name}`;
     const handle = await client.workflow.start('rolloutWorkflow', {
       taskQueue: TASK_QUEUE,
@@ -163,7 +178,7 @@ async function record(client: Client, dataDir: string, scenario: Scenario): Prom
           fleet: { path: fleet, sha256: await sha256File(fleet, 'hex') },
           artifact: {
             path: artifact,
-            sha256: await sha256File(artifact, 'base64'),
+            sha256,
             size: Buffer.byteLength(`artifact for ${scenario.name}`),
           },
           settings: withDefaults(scenario.settings),
@@ -175,8 +190,10 @@ async function record(client: Client, dataDir: string, scenario: Scenario): Prom
     // The first run: for a rollout that continued-as-new it is the one that ends in it.
     const firstRun = client.workflow.getHandle(id, handle.firstExecutionRunId);
     writeFileSync(join(OUT, `rollout-${scenario.name}.json`), historyToJSON(await firstRun.fetchHistory()));
-    const batch = client.workflow.getHandle(batchWorkflowId(id, 0));
-    writeFileSync(join(OUT, `batch-${scenario.name}.json`), historyToJSON(await batch.fetchHistory()));
+    if (!scenario.noBatch) {
+      const batch = client.workflow.getHandle(batchWorkflowId(id, 0));
+      writeFileSync(join(OUT, `batch-${scenario.name}.json`), historyToJSON(await batch.fetchHistory()));
+    }
     console.log(`recorded ${scenario.name}`);
   } finally {
     await sim.close();

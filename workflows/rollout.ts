@@ -26,6 +26,7 @@ import {
   isCancellation,
   log,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -65,10 +66,24 @@ import { applyReport, breakerCounts, initialState, newBatch, since, totals } fro
 import type { RolloutSettings, SettingsChange } from './settings.js';
 import { applyChange, BreakerAction, PushMode, validateSettings } from './settings.js';
 
-const { freezeFleet } = proxyActivities<Activities>({
+const { freezeFleet, checkArtifact } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: [FailureType.InvalidFleet] },
+  retry: {
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: [
+      FailureType.InvalidFleet,
+      FailureType.ArtifactChanged,
+      FailureType.ArtifactUnreadable,
+    ],
+  },
 });
+
+/**
+ * Patch: rollouts check their artifact before freezing the fleet. Rollouts started before it
+ * replay without the check (their history has no such activity); remove the branch with
+ * `deprecatePatch` once none of them runs any more.
+ */
+const CHECK_ARTIFACT_AT_START = 'check-artifact-at-start';
 
 /** Batches running at once, whatever the in-flight cap (bounds pending children and state). */
 const MAX_ACTIVE_BATCHES = 20;
@@ -106,6 +121,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutRepor
 
 /** Freezes the fleet: later edits to the file cannot change a running rollout. */
 async function startState(input: RolloutInput): Promise<RolloutCarry> {
+  if (patched(CHECK_ARTIFACT_AT_START)) await checkArtifact(input.artifact);
   const fleet = await freezeFleet(input.fleet);
   const plan = makePlan(fleet.count, input.settings.batchSize, input.settings.waves ?? []);
   return initialState(fleet, plan, new Date().toISOString());

@@ -15,6 +15,8 @@ import { describe, expect, inject, it } from 'vitest';
 const HISTORIES = fileURLToPath(new URL('./histories/', import.meta.url));
 const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
 /** The workflow id the history was recorded under (ids appear in child-workflow commands). */
+/** Histories of rollouts that never started a batch. */
+const NO_BATCH = new Set(['artifact-changed']);
 const workflowIdOf = (file: string): string => {
   const [, kind, name] = /^(rollout|batch)-(.+)\.json$/.exec(file) ?? [];
   return kind === 'batch' ? `replay-${name}/batch-0` : `replay-${name}`;
@@ -33,10 +35,25 @@ describe('replay of recorded rollouts', () => {
       'waves-gate',
       'paused',
       'live-change',
+      'artifact-changed',
     ]) {
       expect(files).toContain(`rollout-${kind}.json`);
-      expect(files).toContain(`batch-${kind}.json`);
+      if (!NO_BATCH.has(kind)) expect(files).toContain(`batch-${kind}.json`);
     }
+  });
+
+  it('covers the check-artifact-at-start patch from both sides: histories from before it and after it', () => {
+    const patchIds = (file: string): string[] =>
+      (load(file).events ?? []).flatMap((e) => {
+        const details = e.markerRecordedEventAttributes?.details ?? {};
+        return Object.values(details).flatMap((p) =>
+          (p.payloads ?? []).map((payload) => Buffer.from(payload.data ?? []).toString('utf8')),
+        );
+      });
+    // Recorded before the patch: no marker, no check — replays because `patched()` is false.
+    expect(patchIds('rollout-completed.json').join()).not.toContain('check-artifact-at-start');
+    // Recorded after it: the marker, then the check that failed the start.
+    expect(patchIds('rollout-artifact-changed.json').join()).toContain('check-artifact-at-start');
   });
 
   it('holds a run that ended in continue-as-new', () => {

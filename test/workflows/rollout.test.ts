@@ -2,7 +2,9 @@
  * The rollout workflow end to end: a real dev server, a real worker, the simulator as the
  * fleet. Intervals are scaled down where only ratios matter.
  */
-import type { WorkflowHandle } from '@temporalio/client';
+import { writeFileSync } from 'node:fs';
+import type { WorkflowFailedError, WorkflowHandle } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { progressQuery } from '../../workflows/definitions.js';
 import type { DeviceSimulator } from '../../simulator/index.js';
@@ -182,5 +184,21 @@ describe.each(['per-device', 'fast'] as const)('rolloutWorkflow in %s mode', (mo
     expect(progress.inFlight).toBeLessThanOrEqual(5);
     await handle.cancel();
     await outcomeOf(handle);
+  });
+});
+
+describe('artifact check at start', () => {
+  it('fails the start with ArtifactChanged, before any push, when the artifact changed after the client hashed it', async () => {
+    const sim = await env.simulator(10);
+    const { input, artifactPath } = await prepareRollout(env, sim);
+    writeFileSync(artifactPath, 'a different firmware');
+    const ending = await outcomeOf(await startRollout(env, input));
+
+    expect(ending.status).toBe('failed');
+    // The workflow fails with the activity's failure (ActivityFailure → ApplicationFailure).
+    const cause = (ending.error as WorkflowFailedError).cause?.cause as ApplicationFailure;
+    expect(cause.type).toBe('ArtifactChanged');
+    expect(cause.message).toMatch(/changed after the rollout was started/);
+    expect(sim.attempts).toHaveLength(0);
   });
 });
