@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -55,8 +56,32 @@ describe('docker-compose.yml', () => {
         'temporal-admin',
         'worker',
         'simulator',
+        'prometheus',
       ]),
     );
+  });
+
+  it('pins every image version and health-checks the services others wait for', async () => {
+    const config = await compose('config');
+    const images = [...config.matchAll(/^ {4}image: (.+)$/gm)].map((m) => m[1]!);
+    for (const image of images.filter((i) => !i.startsWith('rollout-engine:')))
+      expect(image, `image ${image} has a pinned tag`).toMatch(/:[0-9v][\w.-]*$/);
+    for (const name of ['postgresql', 'temporal', 'simulator'])
+      expect(serviceBlock(config, name), `${name} health check`).toMatch(/^ {4}healthcheck:/m);
+    expect(config).toMatch(/^ {2}postgresql-data:/m);
+    expect(config).toMatch(/^ {2}rollout-data:/m);
+  });
+
+  it('runs the compiled worker with its prebuilt bundle, metrics for Prometheus and JSON logs', async () => {
+    const config = await compose('config');
+    const worker = serviceBlock(config, 'worker');
+    expect(worker).toMatch(/^ {6}WORKFLOW_BUNDLE: \/app\/dist\/workflow-bundle.js$/m);
+    expect(worker).toMatch(/^ {6}METRICS_PORT: '9464'$/m);
+    expect(worker).toMatch(/^ {6}LOG_FORMAT: json$/m);
+    const prometheus = readFileSync(join(REPO_ROOT, 'deploy', 'prometheus.yml'), 'utf8');
+    expect(prometheus).toMatch(/names: \['worker'\]/);
+    expect(prometheus).toMatch(/port: 9464/);
+    expect(serviceBlock(config, 'prometheus')).toContain('deploy/prometheus.yml');
   });
 
   it('points the worker at the cluster and keeps it scalable', async () => {
@@ -73,5 +98,43 @@ describe('docker-compose.yml', () => {
     const admin = serviceBlock(await compose('config'), 'temporal-admin');
     for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_TYPES))
       expect(admin).toContain(`${name}:${type}`);
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+  const stages = [...dockerfile.matchAll(/^FROM (\S+) AS (\S+)$/gm)].map((m) => ({
+    image: m[1]!,
+    name: m[2]!,
+  }));
+
+  it('is multi-stage on a pinned Node 20 image', () => {
+    expect(stages.map((s) => s.name)).toEqual(['deps', 'build', 'prod-deps', 'runtime']);
+    for (const stage of stages.filter((s) => s.image.startsWith('node:')))
+      expect(stage.image).toMatch(/^node:20\.\d+\.\d+-/);
+  });
+
+  it('installs from the lock file, compiles, and ships dist/ with runtime dependencies only', () => {
+    expect(dockerfile).toMatch(/RUN npm ci --no-audit --no-fund/);
+    expect(dockerfile).toMatch(/RUN npm run build/);
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    const runtime = dockerfile.slice(dockerfile.indexOf('AS runtime'));
+    expect(runtime).toMatch(/COPY --from=build .*\/app\/dist \.\/dist/);
+    expect(runtime).toMatch(/COPY --from=prod-deps .*node_modules/);
+    expect(runtime).not.toMatch(/COPY --chown=node:node \. \./);
+  });
+
+  it('runs the compiled worker with the prebuilt bundle as the unprivileged node user', () => {
+    const runtime = dockerfile.slice(dockerfile.indexOf('AS runtime'));
+    expect(runtime).toMatch(/^USER node$/m);
+    expect(runtime).toMatch(/WORKFLOW_BUNDLE=\/app\/dist\/workflow-bundle\.js/);
+    expect(runtime).toMatch(/^CMD \["node", "dist\/worker\/main\.js"\]$/m);
+  });
+
+  it('copies every source folder the build compiles', () => {
+    const build = JSON.parse(readFileSync(join(REPO_ROOT, 'tsconfig.build.json'), 'utf8')) as {
+      include: string[];
+    };
+    for (const folder of build.include) expect(dockerfile).toContain(`COPY ${folder} ./${folder}`);
   });
 });
