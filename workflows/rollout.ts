@@ -25,6 +25,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  metricMeter,
   ParentClosePolicy,
   patched,
   proxyActivities,
@@ -353,6 +354,10 @@ class Rollout {
     if (this.state.pause?.by === 'breaker') return;
     const reason = this.tripReason();
     if (reason === null) return;
+    // Emitted once: the SDK's workflow meter stays silent while replaying.
+    metricMeter
+      .createCounter('rollout_breaker_trips', '', 'Circuit-breaker trips, by the action taken')
+      .add(1, { action: this.settings.onBreaker ?? BreakerAction.Halt });
     if (this.settings.onBreaker === BreakerAction.Pause) this.pause('breaker', `breaker tripped: ${reason}`);
     else this.stop('halted', reason);
   }
