@@ -21,10 +21,9 @@
  *   deadline.
  */
 import { Context } from '@temporalio/activity';
-import type { Dispatcher } from 'undici';
 import type { ArtifactRef, DeviceTarget, VerifySpec } from '../shared/types.js';
 import { waitForSlot } from './pace.js';
-import { PushAttemptError, attemptPush } from './push.js';
+import { PushAttemptError, attemptPush, type PushTransport } from './push.js';
 
 /** Input of `pushGroup`. */
 export interface PushGroupInput {
@@ -66,7 +65,7 @@ interface Progress {
   started: number[];
 }
 
-export function createPushGroup(deps: { dispatcher: Dispatcher; heartbeatIntervalMs: number }) {
+export function createPushGroup(deps: PushTransport & { heartbeatIntervalMs: number }) {
   return async function pushGroup(input: PushGroupInput): Promise<PushGroupResult> {
     const ctx = Context.current();
     const previous = ctx.info.heartbeatDetails as Progress | undefined;
@@ -86,7 +85,7 @@ export function createPushGroup(deps: { dispatcher: Dispatcher; heartbeatInterva
       const attempt = startedBefore.has(i) ? 2 : 1;
       started.add(i);
       try {
-        const sent = await attemptPush(deps.dispatcher, { ...input, device }, cancel);
+        const sent = await attemptPush(deps, { ...input, device }, cancel);
         done.set(i, { i, outcome: 'succeeded', attempt, status: sent.status });
       } catch (err) {
         failures += 1;

@@ -12,6 +12,7 @@ import { ApplicationFailure, CancelledFailure, type ApplicationFailureOptions } 
 import { request, type Dispatcher } from 'undici';
 import { FailureType } from '../shared/failure-types.js';
 import { DigestVerifier, contentDigest } from '../shared/digest.js';
+import { hostOf, type HostAllowlist } from '../shared/host-allowlist.js';
 import type {
   ArtifactRef,
   DeviceTarget,
@@ -27,6 +28,7 @@ import {
   type Classification,
 } from './classify.js';
 import { cachedArtifact } from './artifact-cache.js';
+import { PushDispatcher } from './http.js';
 import { CredentialError, resolveCredential } from './credentials.js';
 import {
   awaitConfirmation,
@@ -37,10 +39,16 @@ import {
   type VerifyTarget,
 } from './verify.js';
 
-/** Dependencies of the push activity, injected by the worker. */
-export interface PushDeps {
+/** What an attempt goes through, and where it may go. */
+export interface PushTransport {
   /** The worker's shared keep-alive dispatcher (see `createDispatcher`). */
   dispatcher: Dispatcher;
+  /** Hosts pushes and status polls may reach (PUSH_ALLOW_HOSTS); absent: any host. */
+  allowHosts?: HostAllowlist | undefined;
+}
+
+/** Dependencies of the push activity, injected by the worker. */
+export interface PushDeps extends PushTransport {
   /** Heartbeat period while an attempt runs, in ms; heartbeats are how cancellation arrives. */
   heartbeatIntervalMs?: number;
 }
@@ -86,7 +94,7 @@ export function createPushUpdate(deps: PushDeps): (input: PushInput) => Promise<
       ctx.heartbeat({ bytesSent: bytesSent(), ...(verify === undefined ? {} : { verify }) });
     const timer = setInterval(beat, heartbeatIntervalMs);
     try {
-      const sent = await attemptPush(deps.dispatcher, input, ctx.cancellationSignal, {
+      const sent = await attemptPush(deps, input, ctx.cancellationSignal, {
         sending: (bytes) => (bytesSent = bytes),
         polled: (progress) => (verify = { ...progress }),
       });
@@ -117,15 +125,19 @@ export interface AttemptObserver {
  * attempt timeout passes. Resolves on a 2xx answer — with `input.verify` and a status URL for
  * the device, only once the device reports the artifact's digest; rejects with a
  * `PushAttemptError` that classifies every other outcome (`VerifyTimeout`, non-retryable, when
- * the device accepted but never reported it), or with the abort when `cancel` fired.
+ * the device accepted but never reported it; `HostNotAllowed` before any connection when the
+ * device or status URL is outside `transport.allowHosts`), or with the abort when `cancel` fired.
  */
 export async function attemptPush(
-  dispatcher: Dispatcher,
+  transport: PushTransport,
   input: PushInput,
   cancel: AbortSignal,
   observe?: AttemptObserver,
 ): Promise<SentPush> {
+  const { dispatcher, allowHosts } = transport;
+  checkHost(allowHosts, input.device.url, 'device URL');
   const verify = verifyTargetOf(input); // before the push: a spec that cannot work pushes nothing
+  if (verify !== undefined) checkHost(allowHosts, verify.url, 'status URL');
   const token = input.device.token === undefined ? undefined : await resolveToken(input.device.token);
   const sent = await postArtifact(dispatcher, input, token, cancel, observe);
   if (verify !== undefined) await confirmApplied(dispatcher, input, verify, token, cancel, observe);
@@ -184,10 +196,30 @@ async function postArtifact(
       durationMs: Math.round(performance.now() - started),
     };
   } catch (err) {
-    throw err instanceof PushAttemptError ? err : attemptError(err, input, body, timeout);
+    if (err instanceof PushAttemptError) throw err;
+    throw await diagnosed(dispatcher, input, attemptError(err, input, body, timeout), cancel);
   } finally {
     body.destroy();
   }
+}
+
+/**
+ * A reset from an https device may hide its refusal of the worker's client certificate (see
+ * `PushDispatcher.diagnoseTls`): ask TLS, and report the certificate error if there is one.
+ */
+async function diagnosed(
+  dispatcher: Dispatcher,
+  input: PushInput,
+  error: PushAttemptError,
+  cancel: AbortSignal,
+): Promise<PushAttemptError> {
+  const reset = error.failure.type === FailureType.ConnectionReset;
+  if (!reset || !(dispatcher instanceof PushDispatcher) || !input.device.url.startsWith('https:'))
+    return error;
+  const tlsError = await dispatcher.diagnoseTls(input.device.url, cancel);
+  const verdict = tlsError === undefined ? undefined : classifyError(tlsError);
+  if (verdict?.type !== FailureType.TlsCertificateError) return error;
+  return new PushAttemptError({ ...verdict, cause: tlsError });
 }
 
 interface ArtifactBody {
@@ -303,6 +335,23 @@ async function readSnippet(body: Dispatcher.ResponseData['body']): Promise<strin
   }
   const text = Buffer.concat(chunks).subarray(0, 200).toString('utf8');
   return text.replace(/\p{Cc}+/gu, ' ').trim();
+}
+
+/**
+ * Refuses a URL outside the worker's allowlist before anything is resolved or sent, so a fleet
+ * file cannot make a worker push (or send a device's credential) where it should not, whatever
+ * the client checked.
+ */
+function checkHost(allowHosts: HostAllowlist | undefined, url: string, what: string): void {
+  if (allowHosts === undefined || allowHosts.allows(url)) return;
+  const target = hostOf(url);
+  const host = target === undefined ? url : `${target.host}:${target.port}`;
+  throw attemptFailure(
+    FailureType.HostNotAllowed,
+    `${what} host ${host} is not allowed by this worker's PUSH_ALLOW_HOSTS (${allowHosts.toString()}); nothing was sent — ` +
+      'fix the fleet file, or add the host to PUSH_ALLOW_HOSTS on every worker',
+    true,
+  );
 }
 
 async function resolveToken(reference: string): Promise<string> {

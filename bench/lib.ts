@@ -161,7 +161,11 @@ export async function rawPush(
   const lane = async (): Promise<void> => {
     while (next < devices.length) {
       const device = devices[next++]!;
-      await attemptPush(dispatcher, { rolloutId: 'raw', device, artifact, attemptTimeoutMs: 120_000 }, never);
+      await attemptPush(
+        { dispatcher },
+        { rolloutId: 'raw', device, artifact, attemptTimeoutMs: 120_000 },
+        never,
+      );
     }
   };
   await Promise.all(Array.from({ length: concurrency }, lane));

@@ -3,10 +3,13 @@
  * variable) and frozen.
  */
 import { resolve } from 'node:path';
+import type { PushTlsOptions } from '../activities/http.js';
 import { EnvReader } from '../shared/env.js';
+import type { HostAllowlist } from '../shared/host-allowlist.js';
 import { DEFAULT_DATA_DIR } from '../shared/paths.js';
 import type { TemporalConfig } from '../shared/temporal-config.js';
 import { readTemporalConfig } from '../shared/temporal-config.js';
+import { readAllowHosts, readPushTls } from './push-config.js';
 
 export interface WorkerConfig {
   temporal: TemporalConfig;
@@ -24,6 +27,13 @@ export interface WorkerConfig {
   shutdownGraceMs: number;
   /** A prebuilt workflow bundle to load instead of bundling at start (WORKFLOW_BUNDLE). */
   workflowBundle?: string;
+  /**
+   * TLS to devices: extra CAs (PUSH_CA_FILE) and a client certificate and key for mutual TLS
+   * (PUSH_CLIENT_CERT_FILE, PUSH_CLIENT_KEY_FILE). Stays on the worker: never in history.
+   */
+  pushTls?: PushTlsOptions;
+  /** Hosts pushes and status polls may reach (PUSH_ALLOW_HOSTS); absent: any host. */
+  allowHosts?: HostAllowlist;
 }
 
 const DEFAULTS = {
@@ -47,6 +57,10 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly
   };
   const bundle = reader.optional('WORKFLOW_BUNDLE');
   if (bundle !== undefined) config.workflowBundle = resolve(bundle);
+  const pushTls = readPushTls(reader);
+  if (pushTls !== undefined) config.pushTls = pushTls;
+  const allowHosts = readAllowHosts(reader);
+  if (allowHosts !== undefined) config.allowHosts = allowHosts;
   reader.check();
   return Object.freeze(config);
 }

@@ -31,6 +31,7 @@ export async function createRolloutWorker(
     connectionsPerOrigin: config.connectionsPerHost,
     keepAliveTimeoutMs: config.keepAliveMs,
     connectTimeoutMs: config.connectTimeoutMs,
+    ...(config.pushTls === undefined ? {} : { tls: config.pushTls }),
   });
   const bundlePath = options.workflowBundlePath ?? config.workflowBundle;
   const worker = await Worker.create({
@@ -38,7 +39,11 @@ export async function createRolloutWorker(
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ dispatcher, dataDir: config.dataDir }),
+    activities: createActivities({
+      dispatcher,
+      dataDir: config.dataDir,
+      ...(config.allowHosts === undefined ? {} : { allowHosts: config.allowHosts }),
+    }),
     maxConcurrentActivityTaskExecutions: config.maxActivities,
     // Heartbeats carry cancellation to a push: let them through every 0.2 s (a per-device
     // push heartbeats every second, a group push every 0.2 s).

@@ -3,9 +3,10 @@
  * the README's table); SIGINT/SIGTERM shut it down gracefully (pushes in flight get
  * WORKER_SHUTDOWN_GRACE_MS to finish; Temporal retries the rest elsewhere).
  */
+import { X509Certificate } from 'node:crypto';
 import { NativeConnection } from '@temporalio/worker';
 import { ConfigError } from '../shared/env.js';
-import { loadWorkerConfig } from './config.js';
+import { loadWorkerConfig, type WorkerConfig } from './config.js';
 import { createRolloutWorker } from './create.js';
 
 async function main(): Promise<void> {
@@ -30,10 +31,25 @@ async function main(): Promise<void> {
       `worker ready: ${address} namespace=${config.temporal.namespace} task queue=${config.temporal.taskQueue} ` +
         `data=${config.dataDir} (Ctrl-C to stop)`,
     );
+    console.log(`pushes: ${pushPolicy(config)}`);
     await run();
   } finally {
     await connection.close();
   }
+}
+
+/** `extra CAs from PUSH_CA_FILE, client certificate CN=…, hosts *.example.com` or `any host, Node's CAs`. */
+function pushPolicy(config: Readonly<WorkerConfig>): string {
+  const { pushTls, allowHosts } = config;
+  return [
+    pushTls?.ca === undefined ? "Node's bundled CAs" : "Node's bundled CAs + PUSH_CA_FILE",
+    pushTls?.cert === undefined ? 'no client certificate' : `client certificate ${subjectOf(pushTls.cert)}`,
+    allowHosts === undefined ? 'any host' : `hosts ${allowHosts.toString()} only`,
+  ].join(', ');
+}
+
+function subjectOf(pem: string): string {
+  return new X509Certificate(pem).subject.replaceAll('\n', ', ');
 }
 
 main().catch((err: unknown) => {

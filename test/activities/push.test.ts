@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +73,29 @@ async function until(check: () => boolean, what: string, timeoutMs = 5000): Prom
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A local HTTP server counting the requests it receives (answering 200 unless told otherwise). */
+async function countingServer(
+  handler: RequestListener = (req, res) => {
+    req.resume();
+    req.on('end', () => res.end('{}'));
+  },
+): Promise<{ port: number; requests: () => number; close: () => Promise<void> }> {
+  let requests = 0;
+  const server = createServer((req, res) => {
+    requests += 1;
+    handler(req, res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    requests: () => requests,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
 }
 
 async function closedPort(): Promise<number> {
@@ -162,6 +185,26 @@ describe('pushUpdate classifies every device answer', () => {
       'HTTP 308 Permanent Redirect to /devices/dev-moved/moved (redirects are not followed)',
     );
     expect(sim.stats().attempts).toBe(1);
+  });
+
+  it.each([301, 302])('does not follow a %i to another host: that host receives nothing', async (status) => {
+    const elsewhere = await countingServer();
+    const target = `http://localhost:${elsewhere.port}/devices/dev-away/update`;
+    const device = await countingServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(status, { location: target, 'content-length': 0 }).end());
+    });
+    try {
+      const url = `http://127.0.0.1:${device.port}/devices/dev-away/update`;
+      const failure = asFailure(await attempt(input({ id: 'dev-away', url })));
+      expect(failure).toMatchObject({ type: FailureType.HttpRedirect, nonRetryable: true });
+      expect(failure.message).toContain(`HTTP ${status} `);
+      expect(failure.message).toContain(`to ${target} (redirects are not followed)`);
+      expect(device.requests()).toBe(1);
+      expect(elsewhere.requests()).toBe(0);
+    } finally {
+      await Promise.all([device.close(), elsewhere.close()]);
+    }
   });
 
   it('reports a refused connection as retryable ConnectionRefused', async () => {
