@@ -21,6 +21,10 @@ const startFlags = (): Array<readonly [string, string]> => [
   ['--artifact FILE', 'the file every device receives (required)'],
   ['--id ID', 'rollout id = Temporal workflow id, never reused [rollout-YYYYMMDD-HHMMSS-xxxx]'],
   ...SETTING_FLAGS.map((f) => settingFlagLine(f, true)),
+  [
+    '--allow-hosts LIST',
+    'refuse a fleet with a URL on any other host: a.example.com,*.example.net,10.0.0.5:8443',
+  ],
   ['--wait', 'show live progress, wait for the end, print the report'],
   ['--json', 'print {"rolloutId","url"}; with --wait, the report is the last stdout line'],
 ];

@@ -78,6 +78,16 @@ export function sortByPriority<T extends { priority?: number | undefined }>(devi
   return [...devices].sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0));
 }
 
+/** Options of `FleetParser`. */
+export interface FleetParserOptions {
+  /**
+   * A check of the caller's own on each valid device (e.g. the client's `--allow-hosts`): it
+   * appends its problems (reason — fix, without file or line) to `problems`, and a device with
+   * any is reported at its line like every other problem.
+   */
+  checkDevice?: (device: DeviceTarget, problems: string[]) => void;
+}
+
 /**
  * Incremental parser: feed it the file line by line with `line()`, then call `finish()`. NDJSON
  * and CSV are validated as they come (memory: the devices plus an id map); a JSON array is
@@ -96,7 +106,14 @@ export class FleetParser {
   #problemCount = 0;
   #firstProblemLine = 0;
 
-  constructor(readonly fileName: string) {}
+  readonly #checkDevice: FleetParserOptions['checkDevice'];
+
+  constructor(
+    readonly fileName: string,
+    options: FleetParserOptions = {},
+  ) {
+    this.#checkDevice = options.checkDevice;
+  }
 
   /** The detected format, once a non-blank line was seen. */
   get format(): FleetFormat | undefined {
@@ -145,7 +162,9 @@ export class FleetParser {
   #record(record: Record<string, unknown>, line: number, fromCsv = false): void {
     const problems = this.#recordProblems;
     const { id, device } = toDevice(record, problems, fromCsv);
-    if (problems.length > 0) {
+    if (device !== undefined) this.#checkDevice?.(device, problems);
+    const rejected = problems.length > 0;
+    if (rejected) {
       for (const reason of problems) this.#problem(line, reason);
       problems.length = 0;
     }
@@ -159,7 +178,7 @@ export class FleetParser {
       return;
     }
     this.#seen.set(id, line);
-    if (device !== undefined) this.#devices.push(device);
+    if (device !== undefined && !rejected) this.#devices.push(device);
   }
 
   #object(value: unknown, line: number, what: string): void {

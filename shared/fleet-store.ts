@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { FleetParser, sortByPriority } from './fleet-parse.js';
+import { FleetParser, sortByPriority, type FleetParserOptions } from './fleet-parse.js';
 import type { DeviceTarget, FleetSource, FrozenFleet } from './types.js';
 
 const READ_CHUNK = 1024 * 1024; // 1 MiB
@@ -45,11 +45,15 @@ export interface FleetFileInfo {
 }
 
 /**
- * Reads, hashes and parses a fleet file in one streamed pass (the client's validation).
- * Throws `FleetError` for an invalid file, or the fs error if it cannot be read.
+ * Reads, hashes and parses a fleet file in one streamed pass (the client's validation), with
+ * the caller's own device check if `options` has one. Throws `FleetError` for an invalid file, or the fs error if it cannot be read.
  */
-export async function readFleetFile(path: string, fileName: string = path): Promise<FleetFileInfo> {
-  const { parser, sha256, bytes } = await scanFleetFile(path, fileName);
+export async function readFleetFile(
+  path: string,
+  fileName: string = path,
+  options: FleetParserOptions = {},
+): Promise<FleetFileInfo> {
+  const { parser, sha256, bytes } = await scanFleetFile(path, fileName, options);
   return { devices: parser.finish(), sha256, bytes };
 }
 
@@ -121,8 +125,9 @@ export function indexPathOf(frozenPath: string): string {
 async function scanFleetFile(
   path: string,
   fileName: string,
+  options: FleetParserOptions = {},
 ): Promise<{ parser: FleetParser; sha256: string; bytes: number }> {
-  const parser = new FleetParser(fileName);
+  const parser = new FleetParser(fileName, options);
   const hash = createHash('sha256');
   const decoder = new StringDecoder('utf8');
   let carry = '';

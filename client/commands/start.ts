@@ -1,6 +1,7 @@
 /**
  * `rollout start`: checks everything it can before touching Temporal — flags, the fleet file
- * (parsed by the worker's own parser), the artifact (hashed) — then checks the search
+ * (parsed by the worker's own parser; with `--allow-hosts`, every device URL's host), the
+ * artifact (hashed) — then checks the search
  * attributes and starts `rolloutWorkflow` under an id that is never reused. Nothing is
  * started unless everything is valid.
  */
@@ -10,6 +11,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@te
 import type { WorkflowHandle } from '@temporalio/client';
 import type { ArtifactRef, RolloutInput, RolloutSettings } from '../../workflows/definitions.js';
 import { RolloutStatus, SearchAttribute } from '../../workflows/definitions.js';
+import { HostAllowlist } from '../../shared/host-allowlist.js';
 import type { FlagOptions, FlagProblem } from '../args.js';
 import { parseFlags, problemLine } from '../args.js';
 import { checkArtifact, formatBytes } from '../artifact.js';
@@ -18,7 +20,7 @@ import { workflowUrl } from '../config.js';
 import type { Command } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
 import type { CheckedFleet } from '../fleet-file.js';
-import { checkFleetFile } from '../fleet-file.js';
+import { checkFleetFile, disallowedHost } from '../fleet-file.js';
 import { followRollout } from '../follow.js';
 import { count, settingsMarkdown } from '../render.js';
 import { checkSearchAttributes } from '../search-attributes.js';
@@ -33,6 +35,7 @@ const OPTIONS = {
   artifact: { type: 'string' },
   id: { type: 'string' },
   ...flagOptions(SETTING_FLAGS),
+  'allow-hosts': { type: 'string' },
   wait: { type: 'boolean' },
   json: { type: 'boolean' },
 } as const satisfies FlagOptions;
@@ -44,6 +47,8 @@ export interface StartRequest {
   /** Absent: generate one. */
   id: string | undefined;
   settings: RolloutSettings;
+  /** `--allow-hosts`: every device URL must be on one of these hosts (absent: no check). */
+  allowHosts: HostAllowlist | undefined;
   wait: boolean;
   json: boolean;
 }
@@ -83,10 +88,50 @@ export function parseStartArgs(argv: readonly string[]): StartRequest {
   }
   const { settings, problems: settingProblems } = settingsFromFlags(values);
   problems.push(...settingProblems);
+  const allowHosts = allowHostsFlag(text('allow-hosts'), settings.verifyUrl, problems);
   if (problems.length > 0 || fleetPath === undefined || artifactPath === undefined) {
     throw new CliError(problems.map(problemLine));
   }
-  return { fleetPath, artifactPath, id, settings, wait: values.wait === true, json: values.json === true };
+  return {
+    fleetPath,
+    artifactPath,
+    id,
+    settings,
+    allowHosts,
+    wait: values.wait === true,
+    json: values.json === true,
+  };
+}
+
+/**
+ * `--allow-hosts HOST[,HOST…]`, checked against the `--verify` template when its host does not
+ * depend on the device (one that does is checked per device with the fleet file).
+ */
+function allowHostsFlag(
+  raw: string | undefined,
+  verifyTemplate: string | undefined,
+  problems: FlagProblem[],
+): HostAllowlist | undefined {
+  if (raw === undefined) return undefined;
+  const parsed = HostAllowlist.parse(raw);
+  if ('problems' in parsed) {
+    for (const message of parsed.problems) {
+      problems.push({
+        flag: '--allow-hosts',
+        message: `${message} (e.g. --allow-hosts '*.devices.example.com,10.0.0.5:8443')`,
+      });
+    }
+    return undefined;
+  }
+  const { allowlist } = parsed;
+  const hostPart = /^[a-z]+:\/\/([^/?#]*)/i.exec(verifyTemplate ?? '')?.[1] ?? '';
+  if (verifyTemplate !== undefined && !hostPart.includes('{id}') && !allowlist.allows(verifyTemplate)) {
+    problems.push({
+      flag: '--verify',
+      message: `${disallowedHost('the', verifyTemplate, allowlist)} — fix the status URL, or add its host to --allow-hosts`,
+    });
+  }
+  return allowlist;
 }
 
 /** `rollout-YYYYMMDD-HHMMSS-xxxx` (UTC, 4 random base-36 characters). */
@@ -99,7 +144,10 @@ export function generateRolloutId(now: Date = new Date()): string {
 
 export const start: Command = async (argv, context) => {
   const request = parseStartArgs(argv);
-  const fleet = await checkFleetFile(request.fleetPath);
+  const fleet = await checkFleetFile(request.fleetPath, {
+    allowHosts: request.allowHosts,
+    verifyTemplate: request.settings.verifyUrl,
+  });
   const artifact = await checkArtifact(request.artifactPath);
   const temporal = await context.temporal();
   const { namespace } = temporal.config.temporal;

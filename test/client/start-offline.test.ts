@@ -24,6 +24,15 @@ beforeAll(async () => {
     join(dir, 'bad.ndjson'),
     '{"id":"a","url":"http://127.0.0.1:9/a"}\n{"id":"b","url":"ftp://x"}\n{"id":"a","url":"http://127.0.0.1:9/c"}\n',
   );
+  writeFileSync(
+    join(dir, 'hosts.ndjson'),
+    [
+      '{"id":"a","url":"http://127.0.0.1:9/a"}',
+      '{"id":"b","url":"https://evil.example.org/b"}',
+      '{"id":"c","url":"http://127.0.0.1:9/c","statusUrl":"http://localhost:9/c"}',
+      '{"id":"d","url":"https://d.example.com/d"}',
+    ].join('\n') + '\n',
+  );
   writeFileSync(join(dir, 'fw.bin'), Buffer.alloc(1024, 7));
   mkdirSync(join(dir, 'folder'));
 });
@@ -96,6 +105,40 @@ describe.concurrent('rollout start without Temporal', () => {
       /^rollout start: --verify: must be an http\(s\) URL template/,
     ],
     ['no --fleet', ['--artifact', 'fw.bin'], /^rollout start: --fleet: required/],
+    [
+      'fleet URLs on hosts --allow-hosts does not list (file, line and host)',
+      ['--fleet', 'hosts.ndjson', '--artifact', 'fw.bin', '--allow-hosts', '127.0.0.1,*.example.com'],
+      new RegExp(
+        '^invalid fleet file hosts\\.ndjson \\(2 problems\\):\n' +
+          'hosts\\.ndjson:2: "url" host evil\\.example\\.org:443 is not in --allow-hosts \\(127\\.0\\.0\\.1,\\*\\.example\\.com\\) — fix the URL, or add the host to --allow-hosts\n' +
+          'hosts\\.ndjson:3: "statusUrl" host localhost:9 is not in --allow-hosts .*\n$',
+      ),
+    ],
+    [
+      'a bad --allow-hosts entry',
+      ['--fleet', 'good.ndjson', '--artifact', 'fw.bin', '--allow-hosts', '127.0.0.1,https://x.example.com'],
+      /^rollout start: --allow-hosts: entry 2 "https:\/\/x\.example\.com" is not a host — write a host name or address, e\.g\. device\.example\.com, not a URL \(e\.g\. --allow-hosts '\*\.devices\.example\.com,10\.0\.0\.5:8443'\)\n$/,
+    ],
+    [
+      'a --verify URL on a host --allow-hosts does not list',
+      ['--fleet', 'good.ndjson', '--artifact', 'fw.bin', '--allow-hosts', '127.0.0.1'].concat([
+        '--verify',
+        'https://status.internal/devices/{id}',
+      ]),
+      /^rollout start: --verify: the host status\.internal:443 is not in --allow-hosts \(127\.0\.0\.1\) — fix the status URL, or add its host to --allow-hosts\n$/,
+    ],
+    [
+      'a per-device --verify host --allow-hosts does not list',
+      [
+        '--fleet',
+        'good.ndjson',
+        '--artifact',
+        'fw.bin',
+        '--allow-hosts',
+        '127.0.0.1,a.status.internal',
+      ].concat(['--verify', 'http://{id}.status.internal/version']),
+      /^invalid fleet file good\.ndjson \(1 problem\):\ngood\.ndjson:2: --verify URL host b\.status\.internal:80 is not in --allow-hosts/,
+    ],
   ])('exits 1 on %s, before connecting', async ([, args, expected], { expect }) => {
     const run = await rollout(['start', ...args]);
     expect(run.stderr).toMatch(expected);
@@ -136,6 +179,22 @@ describe.concurrent('rollout start without Temporal', () => {
     expect(run.stdout).toBe('');
   });
 
+  it('starts (contacts Temporal) once every fleet URL is on a host --allow-hosts lists', async () => {
+    const closed = createServer();
+    await new Promise<void>((ready) => closed.listen(0, '127.0.0.1', ready));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((done) => closed.close(done));
+    const args = ['--fleet', 'hosts.ndjson', '--artifact', 'fw.bin'];
+    const run = await rollout(
+      ['start', ...args, '--allow-hosts', '127.0.0.1, localhost:9, evil.example.org, *.example.com'],
+      { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, TEMPORAL_CONNECT_TIMEOUT_MS: '500' },
+    );
+    expect(run.stderr).toMatch(
+      /^rollout start: cannot reach Temporal at 127\.0\.0\.1:\d+ \(TEMPORAL_ADDRESS\)/,
+    );
+    expect(run.code).toBe(1);
+  });
+
   it('names a bad environment variable', async () => {
     const run = await rollout(['start', '--fleet', 'good.ndjson', '--artifact', 'fw.bin'], {
       TEMPORAL_ADDRESS: 'nowhere',
@@ -173,6 +232,7 @@ describe.concurrent('rollout usage', () => {
       '--verify URL-TEMPLATE',
       '--verify-timeout DUR',
       '--verify-interval DUR',
+      '--allow-hosts LIST',
     ]) {
       expect(run.stdout).toContain(text);
     }

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   FleetError,
+  FleetParser,
   MAX_REPORTED_PROBLEMS,
   detectFleetFormat,
   parseFleet,
@@ -456,5 +457,33 @@ describe('sortByPriority', () => {
     const input = [{ priority: 1 }, { priority: 2 }];
     sortByPriority(input);
     expect(input).toEqual([{ priority: 1 }, { priority: 2 }]);
+  });
+});
+
+describe('FleetParser with a device check of the caller', () => {
+  const noExample = (device: DeviceTarget, problems: string[]): void => {
+    if (device.url.includes('example')) problems.push(`no example hosts (${device.id}) — use a real one`);
+  };
+
+  it.each([
+    ['NDJSON', 'f.ndjson', `${OK}\n{"id":"x","url":"http://example.org/u"}\n`, 2],
+    ['CSV', 'f.csv', 'id,url\nok-1,http://10.0.0.1/update\nx,http://example.org/u\n', 3],
+    ['a JSON array', 'f.json', `[\n${OK},\n  {"id":"x",\n   "url":"http://example.org/u"}\n]\n`, 3],
+  ])(
+    'reports its problems at the device line in %s, and keeps nothing of a refused device',
+    (_f, file, text, line) => {
+      const parser = new FleetParser(file, { checkDevice: noExample });
+      for (const l of text.split('\n')) parser.line(l);
+      expect(() => parser.finish()).toThrow(`${file}:${line}: no example hosts (x) — use a real one`);
+    },
+  );
+
+  it('is not asked about records that are invalid already', () => {
+    const seen: string[] = [];
+    const parser = new FleetParser('f.ndjson', { checkDevice: (d) => seen.push(d.id) });
+    parser.line(OK);
+    parser.line('{"id":"bad","url":"ftp://x"}');
+    expect(() => parser.finish()).toThrow(FleetError);
+    expect(seen).toEqual(['ok-1']);
   });
 });
