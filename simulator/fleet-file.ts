@@ -21,6 +21,11 @@ export interface WriteFleetOptions {
    * true for every device, or a predicate choosing them. Default: none (CSV then has no such column).
    */
   statusUrl?: boolean | ((id: string, index: number) => boolean);
+  /**
+   * A device's `token`: a credential reference (`env:NAME` or `file:PATH`), never the secret;
+   * undefined leaves the field out. Default: none (CSV then has no such column).
+   */
+  token?: (id: string, index: number) => string | undefined;
 }
 
 /** One line of a fleet file. */
@@ -30,6 +35,7 @@ export interface FleetEntry {
   priority?: number;
   group?: string;
   statusUrl?: string;
+  token?: string;
 }
 
 /** A device's URL for one of its endpoints. */
@@ -47,6 +53,8 @@ function entryAt(id: string, index: number, urlOf: DeviceUrlOf, options: WriteFl
   if (statusUrl === true || (typeof statusUrl === 'function' && statusUrl(id, index))) {
     entry.statusUrl = urlOf(id, 'status');
   }
+  const token = options.token?.(id, index);
+  if (token !== undefined) entry.token = token;
   return entry;
 }
 
@@ -56,10 +64,18 @@ function csvCell(value: string | number | undefined): string {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-function csvLine(entry: FleetEntry, withStatusUrl: boolean): string {
+function csvLine(entry: FleetEntry, options: WriteFleetOptions): string {
   const cells = [entry.id, entry.url, entry.priority, entry.group];
-  if (withStatusUrl) cells.push(entry.statusUrl);
+  if (hasStatusUrls(options)) cells.push(entry.statusUrl);
+  if (options.token !== undefined) cells.push(entry.token);
   return `${cells.map(csvCell).join(',')}\n`;
+}
+
+function csvHeader(options: WriteFleetOptions): string {
+  const columns = ['id', 'url', 'priority', 'group'];
+  if (hasStatusUrls(options)) columns.push('statusUrl');
+  if (options.token !== undefined) columns.push('token');
+  return `${columns.join(',')}\n`;
 }
 
 function formatLine(entry: FleetEntry, options: WriteFleetOptions, first: boolean): string {
@@ -69,7 +85,7 @@ function formatLine(entry: FleetEntry, options: WriteFleetOptions, first: boolea
     case 'json':
       return `${first ? '' : ',\n'}  ${JSON.stringify(entry)}`;
     case 'csv':
-      return csvLine(entry, hasStatusUrls(options));
+      return csvLine(entry, options);
   }
 }
 
@@ -84,7 +100,7 @@ function* fleetChunks(
 ): Generator<string> {
   const format = options.format ?? 'ndjson';
   if (format === 'json') yield '[\n';
-  if (format === 'csv') yield `id,url,priority,group${hasStatusUrls(options) ? ',statusUrl' : ''}\n`;
+  if (format === 'csv') yield csvHeader(options);
   for (let start = 0; start < ids.length; start += linesPerChunk) {
     let chunk = '';
     const end = Math.min(ids.length, start + linesPerChunk);

@@ -17,7 +17,7 @@ import { createRolloutWorker } from '../../worker/create.js';
 import type { RolloutInput, RolloutReport, RolloutSettings } from '../../workflows/definitions.js';
 import { REPORT_MEMO_KEY } from '../../workflows/definitions.js';
 import { withDefaults } from '../../workflows/settings.js';
-import type { DeviceBehavior } from '../../simulator/index.js';
+import type { DeviceBehavior, WriteFleetOptions } from '../../simulator/index.js';
 import { DeviceSimulator } from '../../simulator/index.js';
 
 export interface TestEnv {
@@ -110,13 +110,18 @@ export async function prepareRollout(
     settings?: Partial<RolloutSettings>;
     artifact?: Buffer;
     priority?: (id: string, i: number) => number | undefined;
+    /** More fleet fields (token references, status URLs…), as `DeviceSimulator.writeFleet` takes them. */
+    fleet?: WriteFleetOptions;
   } = {},
 ): Promise<RolloutFixture> {
   const dir = join(env.dataDir, `fixture-${counter++}`);
   mkdirSync(dir, { recursive: true });
   const fleetPath = join(dir, 'fleet.ndjson');
   const artifactPath = join(dir, 'artifact.bin');
-  await sim.writeFleet(fleetPath, options.priority ? { priority: options.priority } : {});
+  await sim.writeFleet(fleetPath, {
+    ...options.fleet,
+    ...(options.priority ? { priority: options.priority } : {}),
+  });
   const artifact = options.artifact ?? Buffer.from('firmware v2 '.repeat(100));
   writeFileSync(artifactPath, artifact);
   const input: RolloutInput = {

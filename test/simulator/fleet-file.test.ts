@@ -85,6 +85,20 @@ describe('writeFleet', () => {
     ]);
   });
 
+  it("writes each chosen device's token reference, in every format the engine parses", async () => {
+    const token = (_id: string, index: number): string | undefined =>
+      index === 1 ? undefined : 'env:DEVICE_TOKEN';
+    for (const format of ['ndjson', 'json', 'csv'] as const) {
+      const path = join(dir, `token.${format}`);
+      await sim.writeFleet(path, { format, token });
+      const devices = parseFleet(await readFile(path, 'utf8'), path);
+      expect(devices.map((d) => d.token)).toEqual(['env:DEVICE_TOKEN', undefined, 'env:DEVICE_TOKEN']);
+    }
+    expect((await readFile(join(dir, 'token.csv'), 'utf8')).split('\n')[0]).toBe(
+      'id,url,priority,group,token',
+    );
+  });
+
   it('writes fleets the engine parses, statusUrl included', async () => {
     for (const format of ['ndjson', 'json', 'csv'] as const) {
       const path = join(dir, `parsed.${format}`);
