@@ -107,35 +107,35 @@ interface Meaning {
 const CERTIFICATE_ERRORS: ReadonlyArray<Meaning & { match: RegExp }> = [
   {
     match: /^ERR_SSL_\w+_ALERT_CERTIFICATE_REQUIRED$/,
-    what: 'the device requires a client certificate and the worker sent none',
-    fix: 'set PUSH_CLIENT_CERT_FILE and PUSH_CLIENT_KEY_FILE on the workers',
+    what: 'the device requires a client certificate and the worker has none',
+    fix: 'set PUSH_CLIENT_CERT_FILE and PUSH_CLIENT_KEY_FILE',
   },
   {
     match:
       /^ERR_SSL_\w+_ALERT_(BAD_CERTIFICATE|UNSUPPORTED_CERTIFICATE|CERTIFICATE_\w+|UNKNOWN_CA|ACCESS_DENIED)$/,
     what: "the device refused the worker's client certificate",
-    fix: 'set PUSH_CLIENT_CERT_FILE and PUSH_CLIENT_KEY_FILE to a certificate the device trusts',
+    fix: 'give the workers one it trusts (PUSH_CLIENT_CERT_FILE, PUSH_CLIENT_KEY_FILE)',
   },
   {
     match: /^(ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH|IP_ADDRESS_MISMATCH)$/,
     what: "the device's certificate does not name the host of its URL",
-    fix: 'use a host the certificate names in the fleet file, or reissue the device certificate',
+    fix: 'use a host it names in the fleet file, or reissue it',
   },
   {
     match: /^(CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERROR_IN_CERT_NOT_(BEFORE|AFTER)_FIELD)$/,
     what: "the device's certificate has expired or is not valid yet",
-    fix: "renew the device certificate (or fix the worker's clock)",
+    fix: "renew it (or fix the worker's clock)",
   },
   {
     match:
       /^(UNABLE_TO_(VERIFY_LEAF_SIGNATURE|GET_ISSUER_CERT(_LOCALLY)?|DECRYPT_CERT_SIGNATURE|DECODE_ISSUER_PUBLIC_KEY)|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|CERT_UNTRUSTED|INVALID_CA)$/,
     what: "the device's certificate is not signed by a CA the worker trusts",
-    fix: 'put the CA that signs device certificates in PUSH_CA_FILE on the workers',
+    fix: 'add that CA to PUSH_CA_FILE',
   },
   {
     match: /^(CERT_\w+|INVALID_PURPOSE|PATH_LENGTH_EXCEEDED)$/,
     what: "the device's certificate was rejected",
-    fix: 'check the device certificate and its chain',
+    fix: 'check it and its chain',
   },
 ];
 
@@ -177,8 +177,9 @@ export function classifyError(err: unknown): Classification {
     for (const link of chain) {
       const meaning = rule.match(link.code);
       if (meaning === undefined) continue;
+      // The fix before the detail: reports keep the first 200 characters of a message.
       const fix = meaning.fix === undefined ? '' : ` — ${meaning.fix}`;
-      const message = `${meaning.what} (${detail(link)})${fix}`;
+      const message = `${meaning.what}${fix} (${detail(link)})`;
       return {
         type: rule.type,
         nonRetryable: rule.permanent === true,
@@ -222,6 +223,8 @@ export function errorChain(err: unknown): ChainLink[] {
 }
 
 function detail(link: ChainLink): string {
+  // An alert's code says all its OpenSSL line does (`ERR_SSL_TLSV1_ALERT_UNKNOWN_CA`).
+  if (/^ERR_SSL_\w+_ALERT_/.test(link.code)) return link.code;
   const message = opensslReason(link.message);
   if (link.code === '' || message.includes(link.code)) return message || link.code;
   return message === '' ? link.code : `${link.code}: ${message}`;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   MAX_RETRY_AFTER_MS,
   classifyError,
+  opensslReason,
   classifyStatus,
   parseRetryAfter,
   retryDelayOf,
@@ -145,29 +146,29 @@ describe('classifyError', () => {
     [
       'CERT_HAS_EXPIRED',
       'certificate has expired',
-      "TLS certificate error: the device's certificate has expired or is not valid yet (CERT_HAS_EXPIRED: certificate has expired) — renew the device certificate (or fix the worker's clock)",
+      "TLS certificate error: the device's certificate has expired or is not valid yet — renew it (or fix the worker's clock) (CERT_HAS_EXPIRED: certificate has expired)",
     ],
     [
       'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
       'unable to verify the first certificate',
-      "TLS certificate error: the device's certificate is not signed by a CA the worker trusts (UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate) — put the CA that signs device certificates in PUSH_CA_FILE on the workers",
+      "TLS certificate error: the device's certificate is not signed by a CA the worker trusts — add that CA to PUSH_CA_FILE (UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate)",
     ],
     [
       'ERR_TLS_CERT_ALTNAME_INVALID',
       "Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list: ",
-      "TLS certificate error: the device's certificate does not name the host of its URL (ERR_TLS_CERT_ALTNAME_INVALID: Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list:) — use a host the certificate names in the fleet file, or reissue the device certificate",
+      "TLS certificate error: the device's certificate does not name the host of its URL — use a host it names in the fleet file, or reissue it (ERR_TLS_CERT_ALTNAME_INVALID: Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list:)",
     ],
     [
       'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
       '80EC30EB407F0000:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1605:SSL alert number 116\n',
-      'TLS certificate error: the device requires a client certificate and the worker sent none (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: tlsv13 alert certificate required (SSL alert number 116)) — set PUSH_CLIENT_CERT_FILE and PUSH_CLIENT_KEY_FILE on the workers',
+      'TLS certificate error: the device requires a client certificate and the worker has none — set PUSH_CLIENT_CERT_FILE and PUSH_CLIENT_KEY_FILE (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED)',
     ],
     [
       'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
       '80EC:error:0A000418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca:../ssl/record/rec_layer_s3.c:1605:SSL alert number 48\n',
-      "TLS certificate error: the device refused the worker's client certificate (ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: tlsv1 alert unknown ca (SSL alert number 48)) — set PUSH_CLIENT_CERT_FILE and PUSH_CLIENT_KEY_FILE to a certificate the device trusts",
+      "TLS certificate error: the device refused the worker's client certificate — give the workers one it trusts (PUSH_CLIENT_CERT_FILE, PUSH_CLIENT_KEY_FILE) (ERR_SSL_TLSV1_ALERT_UNKNOWN_CA)",
     ],
-  ])('says what %s means and what fixes it', (code, message, expected) => {
+  ])('says what %s means and what fixes it, the fix first', (code, message, expected) => {
     expect(classifyError(withCode(code, message)).message).toBe(expected);
   });
 
@@ -177,6 +178,15 @@ describe('classifyError', () => {
       '40F8:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../ssl/record/ssl3_record.c:354:\n',
     );
     expect(classifyError(err).message).toBe('TLS error (ERR_SSL_WRONG_VERSION_NUMBER: wrong version number)');
+  });
+
+  it('reads the reason out of an OpenSSL error line', () => {
+    expect(
+      opensslReason(
+        '80EC:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:../x.c:1605:SSL alert number 116\n',
+      ),
+    ).toBe('tlsv13 alert certificate required (SSL alert number 116)');
+    expect(opensslReason(' plain message ')).toBe('plain message');
   });
 
   it('finds a certificate error behind a connect error', () => {
