@@ -7,6 +7,7 @@ import type { Dispatcher } from 'undici';
 import type { HostAllowlist } from '../shared/host-allowlist.js';
 import type { PushInput } from '../shared/types.js';
 import { checkArtifact } from './artifact-check.js';
+import type { PushMetrics } from './metrics.js';
 import { createFleetActivities } from './fleet.js';
 import { createPushGroup } from './push-group.js';
 import { waitForSlot } from './pace.js';
@@ -22,12 +23,14 @@ export interface ActivityDeps {
   heartbeatIntervalMs?: number;
   /** Hosts pushes and status polls may reach (PUSH_ALLOW_HOSTS); absent: any host. */
   allowHosts?: HostAllowlist;
+  /** Where push attempts are counted and timed (see metrics.ts); absent: nowhere. */
+  metrics?: PushMetrics;
 }
 
 /** `pushUpdate`, `pushGroup` (the fast path), `freezeFleet` and `loadDevices`, bound to `deps`. */
 export function createActivities(deps: ActivityDeps) {
   const { freezeFleet, loadDevices } = createFleetActivities({ dataDir: deps.dataDir });
-  const transport = { dispatcher: deps.dispatcher, allowHosts: deps.allowHosts };
+  const transport = { dispatcher: deps.dispatcher, allowHosts: deps.allowHosts, metrics: deps.metrics };
   const push = createPushUpdate(
     deps.heartbeatIntervalMs === undefined
       ? transport

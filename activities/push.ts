@@ -28,6 +28,7 @@ import {
   type Classification,
 } from './classify.js';
 import { cachedArtifact } from './artifact-cache.js';
+import { NO_PUSH_METRICS, type PushMetrics } from './metrics.js';
 import { PushDispatcher } from './http.js';
 import { CredentialError, resolveCredential } from './credentials.js';
 import {
@@ -45,6 +46,8 @@ export interface PushTransport {
   dispatcher: Dispatcher;
   /** Hosts pushes and status polls may reach (PUSH_ALLOW_HOSTS); absent: any host. */
   allowHosts?: HostAllowlist | undefined;
+  /** Where attempts are counted and timed (Prometheus); absent: nowhere. */
+  metrics?: PushMetrics | undefined;
 }
 
 /** Dependencies of the push activity, injected by the worker. */
@@ -98,10 +101,29 @@ export function createPushUpdate(deps: PushDeps): (input: PushInput) => Promise<
         sending: (bytes) => (bytesSent = bytes),
         polled: (progress) => (verify = { ...progress }),
       });
+      // Structured: with LOG_FORMAT=json each field is a JSON key, beside the SDK's own
+      // (workflowId = the batch, activityId, attempt).
+      ctx.log.debug('push succeeded', {
+        rolloutId: input.rolloutId,
+        deviceId: input.device.id,
+        attempt,
+        status: sent.status,
+        durationMs: sent.durationMs,
+      });
       return { ...sent, attempt };
     } catch (err) {
       if (ctx.cancellationSignal.aborted) throw cancellation(ctx.cancellationSignal.reason);
-      if (err instanceof PushAttemptError) throw toApplicationFailure(input.device, attempt, err.failure);
+      if (err instanceof PushAttemptError) {
+        ctx.log.warn('push attempt failed', {
+          rolloutId: input.rolloutId,
+          deviceId: input.device.id,
+          attempt,
+          failureType: err.failure.type,
+          retryable: !err.failure.nonRetryable,
+          error: err.failure.message,
+        });
+        throw toApplicationFailure(input.device, attempt, err.failure);
+      }
       throw err;
     } finally {
       clearInterval(timer);
@@ -139,8 +161,28 @@ export async function attemptPush(
   const verify = verifyTargetOf(input); // before the push: a spec that cannot work pushes nothing
   if (verify !== undefined) checkHost(allowHosts, verify.url, 'status URL');
   const token = input.device.token === undefined ? undefined : await resolveToken(input.device.token);
-  const sent = await postArtifact(dispatcher, input, token, cancel, observe);
-  if (verify !== undefined) await confirmApplied(dispatcher, input, verify, token, cancel, observe);
+  const metrics = transport.metrics ?? NO_PUSH_METRICS;
+  metrics.attemptStarted();
+  const started = performance.now();
+  let sent: SentPush;
+  try {
+    sent = await postArtifact(dispatcher, input, token, cancel, observe);
+  } catch (err) {
+    const outcome = cancel.aborted ? 'aborted' : err instanceof PushAttemptError ? err.failure.type : 'Error';
+    metrics.attemptEnded({ outcome, durationMs: performance.now() - started, bytes: 0 });
+    throw err;
+  }
+  metrics.attemptEnded({ outcome: 'succeeded', durationMs: sent.durationMs, bytes: sent.bytes });
+  if (verify !== undefined) {
+    try {
+      await confirmApplied(dispatcher, input, verify, token, cancel, observe);
+    } catch (err) {
+      if (err instanceof PushAttemptError && err.failure.type === FailureType.VerifyTimeout)
+        metrics.verified(FailureType.VerifyTimeout);
+      throw err;
+    }
+    metrics.verified('confirmed');
+  }
   return sent;
 }
 

@@ -10,6 +10,8 @@ import { DEFAULT_DATA_DIR } from '../shared/paths.js';
 import type { TemporalConfig } from '../shared/temporal-config.js';
 import { readTemporalConfig } from '../shared/temporal-config.js';
 import { readAllowHosts, readPushTls } from './push-config.js';
+import type { LogLevel } from '@temporalio/common';
+import type { TelemetryConfig } from './telemetry.js';
 
 export interface WorkerConfig {
   temporal: TemporalConfig;
@@ -34,6 +36,8 @@ export interface WorkerConfig {
   pushTls?: PushTlsOptions;
   /** Hosts pushes and status polls may reach (PUSH_ALLOW_HOSTS); absent: any host. */
   allowHosts?: HostAllowlist;
+  /** Logs and metrics of a worker process (LOG_FORMAT, LOG_LEVEL, METRICS_PORT, METRICS_HOST). */
+  telemetry?: TelemetryConfig;
 }
 
 const DEFAULTS = {
@@ -43,6 +47,23 @@ const DEFAULTS = {
   connectTimeoutMs: 10 * 1000, // 10 s
   shutdownGraceMs: 10 * 1000, // 10 s
 };
+
+const LOG_LEVELS: readonly LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+
+function readTelemetry(reader: EnvReader): TelemetryConfig {
+  const format = reader.string('LOG_FORMAT', 'text');
+  if (format !== 'json' && format !== 'text')
+    reader.problems.push(`LOG_FORMAT=${JSON.stringify(format)}: must be json or text`);
+  const level = reader.string('LOG_LEVEL', 'INFO').toUpperCase() as LogLevel;
+  if (!LOG_LEVELS.includes(level))
+    reader.problems.push(`LOG_LEVEL=${JSON.stringify(level)}: must be one of ${LOG_LEVELS.join(', ')}`);
+  const telemetry: TelemetryConfig = { logFormat: format === 'json' ? 'json' : 'text', logLevel: level };
+  if (reader.optional('METRICS_PORT') !== undefined)
+    telemetry.metricsPort = reader.integer('METRICS_PORT', 9464, 1, 65_535);
+  const host = reader.optional('METRICS_HOST');
+  if (host !== undefined) telemetry.metricsHost = host;
+  return telemetry;
+}
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly<WorkerConfig> {
   const reader = new EnvReader(env);
@@ -61,6 +82,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly
   if (pushTls !== undefined) config.pushTls = pushTls;
   const allowHosts = readAllowHosts(reader);
   if (allowHosts !== undefined) config.allowHosts = allowHosts;
+  config.telemetry = readTelemetry(reader);
   reader.check();
   return Object.freeze(config);
 }

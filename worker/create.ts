@@ -6,9 +6,10 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { NativeConnection } from '@temporalio/worker';
-import { Worker } from '@temporalio/worker';
+import { Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { createDispatcher } from '../activities/http.js';
+import { createPushMetrics } from '../activities/metrics.js';
 import type { WorkerConfig } from './config.js';
 
 export interface RolloutWorker {
@@ -22,6 +23,15 @@ export const WORKFLOWS_PATH = ['index.ts', 'index.js']
   .map((file) => fileURLToPath(new URL(`../workflows/${file}`, import.meta.url)))
   .find((path) => existsSync(path))!;
 
+/**
+ * The workflow bundle `npm run build` prebuilt beside the compiled worker (dist/workflow-bundle.js):
+ * a worker started from dist/ loads it instead of bundling at start. Absent when running the
+ * TypeScript sources.
+ */
+export const PREBUILT_BUNDLE = WORKFLOWS_PATH.endsWith('.js')
+  ? [fileURLToPath(new URL('../workflow-bundle.js', import.meta.url))].find((path) => existsSync(path))
+  : undefined;
+
 export async function createRolloutWorker(
   connection: NativeConnection,
   config: Readonly<WorkerConfig>,
@@ -33,7 +43,7 @@ export async function createRolloutWorker(
     connectTimeoutMs: config.connectTimeoutMs,
     ...(config.pushTls === undefined ? {} : { tls: config.pushTls }),
   });
-  const bundlePath = options.workflowBundlePath ?? config.workflowBundle;
+  const bundlePath = options.workflowBundlePath ?? config.workflowBundle ?? PREBUILT_BUNDLE;
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -43,6 +53,8 @@ export async function createRolloutWorker(
       dispatcher,
       dataDir: config.dataDir,
       ...(config.allowHosts === undefined ? {} : { allowHosts: config.allowHosts }),
+      // The runtime's meter: exported on METRICS_PORT when the process installed an exporter.
+      metrics: createPushMetrics(Runtime.instance().metricMeter),
     }),
     maxConcurrentActivityTaskExecutions: config.maxActivities,
     // Heartbeats carry cancellation to a push: let them through every 0.2 s (a per-device

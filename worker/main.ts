@@ -8,9 +8,12 @@ import { NativeConnection } from '@temporalio/worker';
 import { ConfigError } from '../shared/env.js';
 import { loadWorkerConfig, type WorkerConfig } from './config.js';
 import { createRolloutWorker } from './create.js';
+import { installTelemetry, jsonLine } from './telemetry.js';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
+  // Before any connection: the runtime (logger, metrics exporter) is installed once.
+  if (config.telemetry) installTelemetry(config.telemetry);
   const { address, tls, apiKey } = config.temporal;
   let connection: NativeConnection;
   try {
@@ -27,11 +30,19 @@ async function main(): Promise<void> {
   }
   try {
     const { run } = await createRolloutWorker(connection, config);
-    console.log(
+    const metrics = config.telemetry?.metricsPort;
+    const ready =
       `worker ready: ${address} namespace=${config.temporal.namespace} task queue=${config.temporal.taskQueue} ` +
-        `data=${config.dataDir} (Ctrl-C to stop)`,
-    );
-    console.log(`pushes: ${pushPolicy(config)}`);
+      `data=${config.dataDir}${metrics === undefined ? '' : ` metrics=http://localhost:${metrics}/metrics`}`;
+    const pushes = pushPolicy(config);
+    if (config.telemetry?.logFormat === 'json') {
+      const { namespace, taskQueue } = config.temporal;
+      const meta = { address, namespace, taskQueue, metricsPort: metrics, pushes };
+      process.stdout.write(`${jsonLine('INFO', ready, meta)}\n`);
+    } else {
+      console.log(`${ready} (Ctrl-C to stop)`);
+      console.log(`pushes: ${pushes}`);
+    }
     await run();
   } finally {
     await connection.close();
