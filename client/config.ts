@@ -85,9 +85,25 @@ export async function connect(config: Readonly<ClientConfig>): Promise<Temporal>
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new CliError(
-      `cannot reach Temporal at ${address} (TEMPORAL_ADDRESS): ${reason} — ` +
-        'start a local server with `npm run server`, or set TEMPORAL_ADDRESS to your cluster',
+      `cannot reach Temporal at ${address} (TEMPORAL_ADDRESS): ${reason} — ${unreachableHint(tls, apiKey)}`,
     );
   }
   return { connection, client: new Client({ connection, namespace }), config };
+}
+
+/** What to check when the server cannot be reached: the local server, or the TLS settings. */
+function unreachableHint(tls: TemporalConfig['tls'], apiKey: string | undefined): string {
+  if (tls === undefined)
+    return 'start a local server with `npm run server`, or set TEMPORAL_ADDRESS to your cluster';
+  const parts = [
+    tls.serverRootCACertificate
+      ? 'the server certificate must be signed by TEMPORAL_TLS_CA'
+      : 'the server certificate must be signed by a CA Node trusts (or set TEMPORAL_TLS_CA)',
+    tls.clientCertPair
+      ? 'the cluster must accept the client certificate in TEMPORAL_TLS_CERT'
+      : apiKey === undefined
+        ? 'a cluster that requires mutual TLS needs TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY'
+        : 'the cluster must accept TEMPORAL_API_KEY',
+  ];
+  return `TLS is on: check the address, ${parts.join(', and ')}`;
 }
