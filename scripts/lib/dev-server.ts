@@ -165,6 +165,9 @@ function startDevArgs(options: DevServerOptions, namespace: string, port: number
   // Eager activity execution: the server hands a scheduled activity straight back to the
   // worker that completed the workflow task, saving a poll round trip per push.
   args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
+  // Timers (sleeps, activity retry backoff) may fire up to this late; the server's default of
+  // 1 s rounds every sub-second retry interval or rate-limit tick up to about a second.
+  args.push('--dynamic-config-value', 'history.timerProcessorMaxTimeShift="100ms"');
   return [...args, '--log-level', 'warn'];
 }
 

@@ -69,6 +69,12 @@ describe('docker-compose.yml', () => {
     for (const name of ['postgresql', 'temporal', 'simulator'])
       expect(serviceBlock(config, name), `${name} health check`).toMatch(/^ {4}healthcheck:/m);
     expect(config).toMatch(/^ {2}postgresql-data:/m);
+    // The server gets the same dynamic config as the embedded dev server.
+    const temporal = serviceBlock(config, 'temporal');
+    expect(temporal).toMatch(/DYNAMIC_CONFIG_FILE_PATH: config\/dynamicconfig\/rollout.yaml/);
+    expect(temporal).toContain('deploy/dynamicconfig:/etc/temporal/config/dynamicconfig');
+    const dynamic = readFileSync(join(REPO_ROOT, 'deploy', 'dynamicconfig', 'rollout.yaml'), 'utf8');
+    expect(dynamic).toMatch(/history.timerProcessorMaxTimeShift:\n {2}- value: 100ms/);
     expect(config).toMatch(/^ {2}rollout-data:/m);
   });
 
