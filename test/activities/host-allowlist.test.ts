@@ -3,28 +3,23 @@
  * status URL outside it fails `HostNotAllowed` before any connection, whatever the fleet file
  * says. Run in a MockActivityEnvironment against the simulator.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
 import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDispatcher } from '../../activities/http.js';
 import { createPushGroup, type PushGroupInput, type PushGroupResult } from '../../activities/push-group.js';
 import { createPushUpdate } from '../../activities/push.js';
-import { sha256Of } from '../../shared/digest.js';
 import { FailureType } from '../../shared/failure-types.js';
 import { HostAllowlist } from '../../shared/host-allowlist.js';
-import type { ArtifactRef, DeviceTarget, PushInput, PushResult } from '../../shared/types.js';
+import type { ArtifactRef, DeviceTarget, PushInput } from '../../shared/types.js';
 import { DeviceSimulator } from '../../simulator/index.js';
+import { activityEnv, asFailure, runPush, testDispatcher, writeArtifact } from '../helpers/activity-run.js';
 
 let dir: string;
 let artifact: ArtifactRef;
 let dispatcher: Agent;
 let sim: DeviceSimulator;
-const logger = new DefaultLogger('ERROR');
 
 function allowlist(text: string): HostAllowlist {
   const parsed = HostAllowlist.parse(text);
@@ -34,14 +29,8 @@ function allowlist(text: string): HostAllowlist {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'allow-hosts-'));
-  const bytes = Buffer.from('allowlisted artifact '.repeat(20));
-  await writeFile(join(dir, 'a.bin'), bytes);
-  artifact = { path: join(dir, 'a.bin'), sha256: sha256Of(bytes, 'base64'), size: bytes.length };
-  dispatcher = createDispatcher({
-    connectionsPerOrigin: 4,
-    keepAliveTimeoutMs: 2000,
-    connectTimeoutMs: 2000,
-  });
+  artifact = await writeArtifact(dir, 'a.bin', Buffer.from('allowlisted artifact '.repeat(20)));
+  dispatcher = testDispatcher();
   sim = await DeviceSimulator.start({ devices: ['d1', 'd2', 'd3'] });
 });
 
@@ -64,14 +53,7 @@ async function push(allowed: string, device: Partial<DeviceTarget>, extra: Parti
     attemptTimeoutMs: 3000,
     ...extra,
   };
-  const env = new MockActivityEnvironment({ attempt: 1 }, { logger });
-  return env.run<[PushInput], PushResult, typeof pushUpdate>(pushUpdate, input).catch((err: Error) => err);
-}
-
-function asFailure(outcome: PushResult | Error): ApplicationFailure {
-  if (!(outcome instanceof ApplicationFailure))
-    throw new Error(`expected an ApplicationFailure, got ${JSON.stringify(outcome)}`);
-  return outcome;
+  return await runPush(pushUpdate, input);
 }
 
 const port = (): string => new URL(sim.url).port;
@@ -130,7 +112,7 @@ describe('PUSH_ALLOW_HOSTS in the push activity', () => {
       devices,
       units: 3,
     };
-    const env = new MockActivityEnvironment({}, { logger });
+    const env = activityEnv();
     const { results } = await env.run<[PushGroupInput], PushGroupResult, typeof pushGroup>(pushGroup, input);
     const byId = new Map(results.map((r) => [devices[r.i]!.id, r]));
     expect(byId.get('d1')).toMatchObject({ outcome: 'succeeded' });

@@ -2,38 +2,29 @@
  * The fast path's group push, run in a MockActivityEnvironment (the activity Context only)
  * against the simulator as real HTTP devices.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
 import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDispatcher } from '../../activities/http.js';
 import type { PushGroupInput, PushGroupResult } from '../../activities/push-group.js';
 import { createPushGroup } from '../../activities/push-group.js';
-import { sha256Of } from '../../shared/digest.js';
 import type { ArtifactRef, VerifySpec } from '../../shared/types.js';
 import type { DeviceBehavior } from '../../simulator/index.js';
 import { DeviceSimulator } from '../../simulator/index.js';
+import { activityEnv, quietLogger, testDispatcher, writeArtifact } from '../helpers/activity-run.js';
 
 let dir: string;
 let artifact: ArtifactRef;
 let dispatcher: Agent;
 let pushGroup: (input: PushGroupInput) => Promise<PushGroupResult>;
 const sims: DeviceSimulator[] = [];
-const logger = new DefaultLogger('ERROR');
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'push-group-'));
-  const bytes = Buffer.from('group artifact '.repeat(50));
-  await writeFile(join(dir, 'a.bin'), bytes);
-  artifact = { path: join(dir, 'a.bin'), sha256: sha256Of(bytes, 'base64'), size: bytes.length };
-  dispatcher = createDispatcher({
-    connectionsPerOrigin: 16,
-    keepAliveTimeoutMs: 2000,
-    connectTimeoutMs: 2000,
-  });
+  artifact = await writeArtifact(dir, 'a.bin', Buffer.from('group artifact '.repeat(50)));
+  dispatcher = testDispatcher(16);
   pushGroup = createPushGroup({ dispatcher, heartbeatIntervalMs: 50 });
 });
 
@@ -74,7 +65,7 @@ describe('pushGroup', () => {
       {},
     ];
     const sim = await fleet(6, (_id, i) => behaviors[i]!);
-    const result = await run(new MockActivityEnvironment({}, { logger }), groupOf(sim, 6));
+    const result = await run(activityEnv(), groupOf(sim, 6));
     const r = byIndex(result);
 
     expect(result.results).toHaveLength(6);
@@ -87,7 +78,7 @@ describe('pushGroup', () => {
 
   it('starts no push once pushes in flight plus failures reach its units', async () => {
     const sim = await fleet(10, () => ({ failure: { mode: 'status', status: 500 } }));
-    const result = await run(new MockActivityEnvironment({}, { logger }), groupOf(sim, 3));
+    const result = await run(activityEnv(), groupOf(sim, 3));
 
     expect(result.results.map((r) => r.outcome)).toEqual(['retry', 'retry', 'retry']);
     expect(sim.stats().attempts).toBe(3);
@@ -99,7 +90,7 @@ describe('pushGroup', () => {
       results: [{ i: 0, outcome: 'succeeded', attempt: 1, status: 200 }],
       started: [0, 1],
     };
-    const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: previous }, { logger });
+    const env = activityEnv({ attempt: 2, heartbeatDetails: previous });
     const result = await run(env, groupOf(sim, 4));
     const r = byIndex(result);
 
@@ -111,7 +102,7 @@ describe('pushGroup', () => {
 
   it('aborts the pushes in flight when cancelled and returns what it did', async () => {
     const sim = await fleet(6, (_id, i) => (i < 2 ? {} : { failure: { mode: 'hang' } }));
-    const env = new MockActivityEnvironment({}, { logger });
+    const env = activityEnv();
     const running = run(env, groupOf(sim, 6));
     while (sim.stats().inFlight < 4) await new Promise((r) => setTimeout(r, 20));
     const cancelledAt = Date.now();
@@ -135,7 +126,7 @@ describe('pushGroup with verified completion', () => {
     const behaviors: DeviceBehavior[] = [{ confirm: { delayMs: 100 } }, { confirm: { never: true } }, {}];
     const sim = await fleet(3, (_id, i) => behaviors[i]!);
     const input = { ...groupOf(sim, 3), verify: verifyOf(sim) };
-    const result = await run(new MockActivityEnvironment({}, { logger }), input);
+    const result = await run(activityEnv(), input);
     const r = byIndex(result);
 
     expect(r.get(0)).toMatchObject({ outcome: 'succeeded', attempt: 1, status: 200 });
@@ -153,7 +144,7 @@ describe('pushGroup with verified completion', () => {
   it('keeps a device under verification in flight, holding its unit until it confirms', async () => {
     const sim = await fleet(2, (_id, i) => (i === 0 ? { confirm: { delayMs: 250 } } : {}));
     const input = { ...groupOf(sim, 1), verify: { ...verifyOf(sim), timeoutMs: 2000 } };
-    const result = await run(new MockActivityEnvironment({}, { logger }), input);
+    const result = await run(activityEnv(), input);
 
     expect(result.results.map((r) => r.outcome)).toEqual(['succeeded', 'succeeded']);
     const [first] = sim.attemptsFor(sim.ids[0]!);
@@ -164,7 +155,7 @@ describe('pushGroup with verified completion', () => {
   it('counts a device that failed verification against its units', async () => {
     const sim = await fleet(3, () => ({ confirm: { never: true } }));
     const input = { ...groupOf(sim, 1), verify: verifyOf(sim) };
-    const result = await run(new MockActivityEnvironment({}, { logger }), input);
+    const result = await run(activityEnv(), input);
 
     expect(result.results).toMatchObject([{ i: 0, outcome: 'failed', errorType: 'VerifyTimeout' }]);
     expect(sim.stats().attempts).toBe(1);
@@ -173,7 +164,7 @@ describe('pushGroup with verified completion', () => {
   it('aborts verifications in flight when cancelled', async () => {
     const sim = await fleet(2, () => ({ confirm: { never: true } }));
     const input = { ...groupOf(sim, 2), verify: { ...verifyOf(sim), timeoutMs: 60_000 } };
-    const env = new MockActivityEnvironment({}, { logger });
+    const env = activityEnv();
     const running = run(env, input);
     while (sim.stats().statusPolls < 2) await new Promise((r) => setTimeout(r, 20));
     const cancelledAt = Date.now();
@@ -187,11 +178,11 @@ describe('pushGroup with verified completion', () => {
   it('after a crash, pushes a device whose verification never finished again and verifies it', async () => {
     const sim = await fleet(1, () => ({}));
     const input = { ...groupOf(sim, 1), verify: verifyOf(sim) };
-    await run(new MockActivityEnvironment({}, { logger }), input);
+    await run(activityEnv(), input);
     // The worker died after the push, before the device was recorded: started, no result.
     const env = new MockActivityEnvironment(
       { attempt: 2, heartbeatDetails: { results: [], started: [0] } },
-      { logger },
+      { logger: quietLogger },
     );
     const result = await run(env, input);
 

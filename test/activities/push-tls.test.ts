@@ -5,20 +5,17 @@
  * `openssl` for this run.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
 import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcher, type PushTlsOptions } from '../../activities/http.js';
 import { createPushUpdate } from '../../activities/push.js';
-import { sha256Of } from '../../shared/digest.js';
 import { FailureType } from '../../shared/failure-types.js';
 import type { ArtifactRef, PushInput, PushResult } from '../../shared/types.js';
 import { DeviceSimulator, type DeviceBehavior, type SimulatorTlsOptions } from '../../simulator/index.js';
+import { asFailure, runPush, writeArtifact } from '../helpers/activity-run.js';
 import { createTestPki, type TestPki } from '../helpers/test-pki.js';
 
 let pki: TestPki;
@@ -27,19 +24,12 @@ let small: ArtifactRef;
 let large: ArtifactRef;
 const sims: DeviceSimulator[] = [];
 const dispatchers: Agent[] = [];
-const logger = new DefaultLogger('ERROR');
-
-async function writeArtifact(name: string, bytes: Buffer): Promise<ArtifactRef> {
-  const path = join(dir, name);
-  await writeFile(path, bytes);
-  return { path, sha256: sha256Of(bytes, 'base64'), size: bytes.length };
-}
 
 beforeAll(async () => {
   pki = createTestPki();
   dir = await mkdtemp(join(tmpdir(), 'push-tls-'));
-  small = await writeArtifact('small.bin', randomBytes(4096));
-  large = await writeArtifact('large.bin', randomBytes(3 * 1024 * 1024));
+  small = await writeArtifact(dir, 'small.bin', randomBytes(4096));
+  large = await writeArtifact(dir, 'large.bin', randomBytes(3 * 1024 * 1024));
 });
 
 afterAll(async () => {
@@ -92,14 +82,7 @@ async function attempt(
     attemptTimeoutMs: 5000,
     ...overrides,
   };
-  const env = new MockActivityEnvironment({ attempt: 1 }, { logger });
-  return env.run<[PushInput], PushResult, typeof push>(push, input).catch((err: Error) => err);
-}
-
-function asFailure(outcome: PushResult | Error): ApplicationFailure {
-  if (!(outcome instanceof ApplicationFailure))
-    throw new Error(`expected an ApplicationFailure, got ${JSON.stringify(outcome)}`);
-  return outcome;
+  return await runPush(push, input);
 }
 
 async function tlsFailures(sim: DeviceSimulator, n: number): Promise<void> {

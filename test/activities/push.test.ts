@@ -8,9 +8,7 @@ import { createServer, type IncomingHttpHeaders, type RequestListener } from 'no
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
+import { CancelledFailure } from '@temporalio/common';
 import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcher } from '../../activities/http.js';
@@ -20,21 +18,13 @@ import { sha256Of } from '../../shared/digest.js';
 import { FailureType } from '../../shared/failure-types.js';
 import type { ArtifactRef, DeviceTarget, PushInput, PushResult } from '../../shared/types.js';
 import { DeviceSimulator, type DeviceBehavior } from '../../simulator/index.js';
+import { activityEnv, asFailure, runPush, until, writeArtifact } from '../helpers/activity-run.js';
 
 let dir: string;
 let artifact: ArtifactRef;
 let dispatcher: Agent;
 let pushUpdate: (input: PushInput) => Promise<PushResult>;
 const sims: DeviceSimulator[] = [];
-// Failing attempts are the point of most tests here: keep the activity logger quiet.
-const logger = new DefaultLogger('ERROR');
-
-async function writeArtifact(name: string, bytes: Buffer): Promise<ArtifactRef> {
-  const path = join(dir, name);
-  await writeFile(path, bytes);
-  return { path, sha256: sha256Of(bytes, 'base64'), size: bytes.length };
-}
-
 /** A simulator with one device `id` behaving as given. */
 async function device(id: string, behavior: DeviceBehavior = {}): Promise<DeviceSimulator> {
   const sim = await DeviceSimulator.start({ devices: [id], behavior: () => behavior });
@@ -56,23 +46,8 @@ function input(
 }
 
 /** Runs one attempt; resolves with its result or its error. */
-async function attempt(push: PushInput, attemptNo = 1): Promise<PushResult | Error> {
-  const env = new MockActivityEnvironment({ attempt: attemptNo }, { logger });
-  return env.run<[PushInput], PushResult, typeof pushUpdate>(pushUpdate, push).catch((err: Error) => err);
-}
-
-function asFailure(outcome: PushResult | Error): ApplicationFailure {
-  if (!(outcome instanceof ApplicationFailure))
-    throw new Error(`expected an ApplicationFailure, got ${JSON.stringify(outcome)}`);
-  return outcome;
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+function attempt(push: PushInput, attemptNo = 1): Promise<PushResult | Error> {
+  return runPush(pushUpdate, push, activityEnv({ attempt: attemptNo }));
 }
 
 /** A local HTTP server counting the requests it receives (answering 200 unless told otherwise). */
@@ -108,7 +83,7 @@ async function closedPort(): Promise<number> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'push-test-'));
-  artifact = await writeArtifact('artifact.bin', randomBytes(200 * 1024 + 17));
+  artifact = await writeArtifact(dir, 'artifact.bin', randomBytes(200 * 1024 + 17));
   dispatcher = createDispatcher({
     connectionsPerOrigin: 4,
     keepAliveTimeoutMs: 2000,
@@ -329,7 +304,7 @@ describe('pushUpdate sends the push protocol', () => {
 
   it('heartbeats the bytes sent while an attempt runs', async () => {
     const sim = await device('dev-slow', { latencyMs: 400 });
-    const env = new MockActivityEnvironment({}, { logger });
+    const env = activityEnv();
     const beats: unknown[] = [];
     env.on('heartbeat', (d: unknown) => beats.push(d));
     await env.run(pushUpdate, input({ id: 'dev-slow', url: sim.deviceUrl('dev-slow') }));
@@ -341,7 +316,7 @@ describe('pushUpdate sends the push protocol', () => {
 describe('pushUpdate and cancellation', () => {
   it('aborts an in-flight push promptly when the activity is cancelled', async () => {
     const sim = await device('dev-cancel', { failure: { mode: 'hang' } });
-    const env = new MockActivityEnvironment({}, { logger });
+    const env = activityEnv();
     const running = env.run(
       pushUpdate,
       input({ id: 'dev-cancel', url: sim.deviceUrl('dev-cancel') }, { attemptTimeoutMs: 30_000 }),
@@ -361,7 +336,7 @@ describe('pushUpdate and cancellation', () => {
 describe('pushUpdate and the artifact', () => {
   it('fails with ArtifactChanged and never completes the body when a streamed artifact changed', async () => {
     const bytes = randomBytes(SMALL_ARTIFACT_BYTES + 300 * 1024);
-    const ref = await writeArtifact('changing.bin', bytes);
+    const ref = await writeArtifact(dir, 'changing.bin', bytes);
     bytes.writeUInt8(bytes.readUInt8(0) ^ 0xff, 0); // same size, different content
     await writeFile(ref.path, bytes);
     const sim = await device('dev-changed');
@@ -379,7 +354,7 @@ describe('pushUpdate and the artifact', () => {
 
   it('fails with ArtifactChanged before sending a byte when a small, cached artifact changed', async () => {
     const bytes = randomBytes(4096);
-    const ref = await writeArtifact('cached.bin', bytes);
+    const ref = await writeArtifact(dir, 'cached.bin', bytes);
     const sim = await device('dev-cached');
     const target = { id: 'dev-cached', url: sim.deviceUrl('dev-cached') };
     expect(await attempt(input(target, { artifact: ref }))).toMatchObject({ status: 200 });
@@ -393,7 +368,7 @@ describe('pushUpdate and the artifact', () => {
   });
 
   it('fails with ArtifactChanged before connecting when the size changed', async () => {
-    const ref = await writeArtifact('shrinking.bin', randomBytes(4096));
+    const ref = await writeArtifact(dir, 'shrinking.bin', randomBytes(4096));
     await truncate(ref.path, 100);
     const sim = await device('dev-shrunk');
     const failure = asFailure(
@@ -416,7 +391,7 @@ describe('pushUpdate and the artifact', () => {
   });
 
   it('pushes a 0-byte artifact', async () => {
-    const ref = await writeArtifact('empty.bin', Buffer.alloc(0));
+    const ref = await writeArtifact(dir, 'empty.bin', Buffer.alloc(0));
     const sim = await device('dev-empty');
     const result = await attempt(
       input({ id: 'dev-empty', url: sim.deviceUrl('dev-empty') }, { artifact: ref }),
@@ -426,7 +401,7 @@ describe('pushUpdate and the artifact', () => {
   });
 
   it('streams a 20 MB artifact to 10 devices at once', async () => {
-    const big = await writeArtifact('big.bin', randomBytes(20 * 1024 * 1024));
+    const big = await writeArtifact(dir, 'big.bin', randomBytes(20 * 1024 * 1024));
     const ids = Array.from({ length: 10 }, (_, i) => `big-${i}`);
     const sim = await DeviceSimulator.start({ devices: ids });
     sims.push(sim);

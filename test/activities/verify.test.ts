@@ -3,22 +3,26 @@
  * activity Context only) against the simulator's status endpoints and bare local servers, with
  * the worker's real undici dispatcher.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
+import { CancelledFailure } from '@temporalio/common';
 import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDispatcher } from '../../activities/http.js';
 import { createPushUpdate } from '../../activities/push.js';
-import { sha256Of } from '../../shared/digest.js';
 import { FailureType } from '../../shared/failure-types.js';
 import type { ArtifactRef, DeviceTarget, PushInput, PushResult, VerifySpec } from '../../shared/types.js';
 import { DeviceSimulator, type DeviceBehavior } from '../../simulator/index.js';
+import {
+  activityEnv,
+  asFailure,
+  runPush,
+  testDispatcher,
+  until,
+  writeArtifact,
+} from '../helpers/activity-run.js';
 
 let dir: string;
 let artifact: ArtifactRef;
@@ -26,20 +30,13 @@ let dispatcher: Agent;
 let pushUpdate: (input: PushInput) => Promise<PushResult>;
 const sims: DeviceSimulator[] = [];
 const servers: Server[] = [];
-const logger = new DefaultLogger('ERROR');
 // Small timeouts keep the suite fast; the 50 ms interval still makes several polls per test.
 const FAST: Omit<VerifySpec, 'urlTemplate'> = { timeoutMs: 300, intervalMs: 50 };
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'verify-test-'));
-  const bytes = Buffer.from('verified artifact '.repeat(100));
-  await writeFile(join(dir, 'a.bin'), bytes);
-  artifact = { path: join(dir, 'a.bin'), sha256: sha256Of(bytes, 'base64'), size: bytes.length };
-  dispatcher = createDispatcher({
-    connectionsPerOrigin: 4,
-    keepAliveTimeoutMs: 2000,
-    connectTimeoutMs: 2000,
-  });
+  artifact = await writeArtifact(dir, 'a.bin', Buffer.from('verified artifact '.repeat(100)));
+  dispatcher = testDispatcher();
   pushUpdate = createPushUpdate({ dispatcher, heartbeatIntervalMs: 50 });
 });
 
@@ -85,25 +82,8 @@ function input(target: Partial<DeviceTarget> & { id: string; url: string }, veri
 }
 
 /** Runs one attempt in `env`; resolves with its result or its error. */
-function attempt(
-  push: PushInput,
-  env = new MockActivityEnvironment({}, { logger }),
-): Promise<PushResult | Error> {
-  return env.run<[PushInput], PushResult, typeof pushUpdate>(pushUpdate, push).catch((err: Error) => err);
-}
-
-function asFailure(outcome: PushResult | Error): ApplicationFailure {
-  if (!(outcome instanceof ApplicationFailure))
-    throw new Error(`expected an ApplicationFailure, got ${JSON.stringify(outcome)}`);
-  return outcome;
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+function attempt(push: PushInput, env = activityEnv()): Promise<PushResult | Error> {
+  return runPush(pushUpdate, push, env);
 }
 
 const statusJson = (digest: string | null): string => JSON.stringify({ id: 'x', digest, applied: 1 });
@@ -272,7 +252,7 @@ describe('pushUpdate with verified completion', () => {
 
   it('heartbeats the verification progress', async () => {
     const sim = await devices(['dev-hb'], { confirm: { delayMs: 250 } });
-    const env = new MockActivityEnvironment({}, { logger });
+    const env = activityEnv();
     const beats: unknown[] = [];
     env.on('heartbeat', (d: unknown) => beats.push(d));
     await attempt(
@@ -292,7 +272,7 @@ describe('pushUpdate with verified completion', () => {
 describe('pushUpdate verification and cancellation', () => {
   it('aborts verification promptly when cancelled between polls', async () => {
     const sim = await devices(['dev-c1'], { confirm: { never: true } });
-    const env = new MockActivityEnvironment({}, { logger });
+    const env = activityEnv();
     const outcome = attempt(
       input(
         { id: 'dev-c1', url: sim.deviceUrl('dev-c1') },
@@ -314,7 +294,7 @@ describe('pushUpdate verification and cancellation', () => {
       if (req.method === 'POST') res.writeHead(200).end();
       else polled = true; // never answered
     });
-    const env = new MockActivityEnvironment({}, { logger });
+    const env = activityEnv();
     const outcome = attempt(
       input(
         { id: 'dev-c2', url: `${base}/update`, statusUrl: `${base}/status` },

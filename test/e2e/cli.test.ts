@@ -2,14 +2,14 @@
  * The CLI as users run it (`npm run --silent rollout -- …`), against the real dev server, an
  * in-process worker and a fleet file it has never seen (written by the simulator).
  */
-import { spawn } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTemporalCli } from '../../scripts/lib/temporal-cli.js';
-import { REPO_ROOT } from '../../shared/paths.js';
 import type { DeviceOutcome, RolloutReport } from '../../workflows/definitions.js';
 import type { DeviceSimulator } from '../../simulator/index.js';
+import type { CliRun } from '../helpers/cli.js';
+import { lastJson, runRollout } from '../helpers/cli.js';
 import type { TestEnv } from '../helpers/temporal-env.js';
 import { createTestEnv, prepareRollout, waitFor } from '../helpers/temporal-env.js';
 
@@ -24,29 +24,7 @@ afterAll(async () => {
   await env?.close();
 });
 
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function rollout(args: string[]): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', 'rollout', '--', ...args], {
-      cwd: REPO_ROOT,
-      env: env.processEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-const lastJson = <T>(stdout: string): T => JSON.parse(stdout.trim().split('\n').at(-1)!) as T;
+const rollout = (args: string[]): Promise<CliRun> => runRollout(args, env.processEnv());
 
 /** `start` with the fleet and artifact of a fresh fixture for `sim`, plus `flags`. */
 async function start(sim: DeviceSimulator, ...flags: string[]): Promise<CliRun> {

@@ -3,12 +3,12 @@
  * set …`) against the real dev server, an in-process worker and the simulated fleet: each
  * command's one-line answer, its refusals, and what the devices saw.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../shared/paths.js';
 import type { RolloutProgress, RolloutReport } from '../../workflows/definitions.js';
 import { progressQuery } from '../../workflows/definitions.js';
 import type { DeviceSimulator } from '../../simulator/index.js';
+import type { CliRun } from '../helpers/cli.js';
+import { lastJson, runRollout } from '../helpers/cli.js';
 import type { TestEnv } from '../helpers/temporal-env.js';
 import { createTestEnv, prepareRollout, waitFor } from '../helpers/temporal-env.js';
 
@@ -23,29 +23,7 @@ afterAll(async () => {
   await env?.close();
 });
 
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function rollout(args: string[]): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', 'rollout', '--', ...args], {
-      cwd: REPO_ROOT,
-      env: env.processEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-const lastJson = <T>(stdout: string): T => JSON.parse(stdout.trim().split('\n').at(-1)!) as T;
+const rollout = (args: string[]): Promise<CliRun> => runRollout(args, env.processEnv());
 
 /** Starts a rollout of `sim`'s fleet through the CLI under a fresh id; returns the id. */
 async function start(sim: DeviceSimulator, name: string, ...flags: string[]): Promise<string> {

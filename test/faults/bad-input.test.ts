@@ -8,22 +8,16 @@
  * inputs it covers verbatim (an NDJSON file with an ftp URL and a duplicate, missing files, a
  * directory as artifact, single bad flag values) are not repeated here.
  */
-import { spawn } from 'node:child_process';
 import { chmodSync, symlinkSync, writeFileSync } from 'node:fs';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/lib/ports.js';
-import { REPO_ROOT } from '../../shared/paths.js';
 import type { DeviceSimulator } from '../../simulator/index.js';
+import type { CliRun } from '../helpers/cli.js';
+import { runRollout } from '../helpers/cli.js';
 import type { TestEnv } from '../helpers/temporal-env.js';
 import { createTestEnv } from '../helpers/temporal-env.js';
 import { scratchDir, writeArtifact } from './fault-fixtures.js';
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let env: TestEnv;
 let sim: DeviceSimulator;
@@ -32,19 +26,7 @@ let counter = 0;
 
 /** `rollout <args>` as users run it, against this file's server, task queue and data folder. */
 function rollout(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', 'rollout', '--', ...args], {
-      cwd: REPO_ROOT,
-      env: { ...env.processEnv(), ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return runRollout(args, { ...env.processEnv(), ...extraEnv });
 }
 
 /** A file in the scratch folder: its path, written with `text` when given. */

@@ -7,14 +7,12 @@
  * deliveries the device recorded, so "exactly once" is checked per idempotency key, not
  * inferred from totals. Fleets are scaled down; a results table is printed at the end.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
-import { REPO_ROOT } from '../../shared/paths.js';
 import { SMALL_ARTIFACT_BYTES } from '../../activities/artifact-cache.js';
 import { contentDigest, sha256Of } from '../../shared/digest.js';
 import type { DeviceSimulator, DeviceStatusReport } from '../../simulator/index.js';
@@ -27,6 +25,8 @@ import {
   expectEveryDeviceAccountedFor,
   outcomeCounts,
 } from '../helpers/device-audit.js';
+import type { CliRun } from '../helpers/cli.js';
+import { runRollout } from '../helpers/cli.js';
 import type { Ending, TestEnv } from '../helpers/temporal-env.js';
 import { createTestEnv, outcomeOf, prepareRollout, startRollout, waitFor } from '../helpers/temporal-env.js';
 import type { WorkerProcess } from '../helpers/worker-process.js';
@@ -453,28 +453,8 @@ describe.each(['per-device', 'fast'] as const)('faulty deliveries in %s mode', (
   });
 });
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** `npm run --silent rollout -- …args` as an operator runs it. */
-function rolloutCli(env: TestEnv, args: string[]): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', 'rollout', '--', ...args], {
-      cwd: REPO_ROOT,
-      env: env.processEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const rolloutCli = (env: TestEnv, args: string[]): Promise<CliRun> => runRollout(args, env.processEnv());
 
 describe('the same rollout id started twice through the CLI', () => {
   it('refuses the second start with a conflict, while running and after, and delivers nothing twice', async () => {

@@ -14,6 +14,8 @@ import { freePort } from '../../scripts/lib/ports.js';
 import { REPO_ROOT } from '../../shared/paths.js';
 import type { RolloutReport } from '../../workflows/definitions.js';
 import type { DeviceSimulator } from '../../simulator/index.js';
+import type { CliRun } from '../helpers/cli.js';
+import { lastJson, runProcess } from '../helpers/cli.js';
 import type { TestEnv } from '../helpers/temporal-env.js';
 import { createTestEnv, prepareRollout, waitFor } from '../helpers/temporal-env.js';
 
@@ -86,20 +88,8 @@ afterAll(async () => {
 });
 
 /** The compiled CLI, as `docker compose run cli` runs it. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['dist/client/main.js', ...args], {
-      cwd: REPO_ROOT,
-      env: env.processEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function cli(args: string[]): Promise<CliRun> {
+  return runProcess(process.execPath, ['dist/client/main.js', ...args], env.processEnv());
 }
 
 describe('the built worker', () => {
@@ -149,7 +139,7 @@ describe('the built worker', () => {
     }
     const run = await running;
     expect(run.code, run.stderr).toBe(0);
-    report = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as RolloutReport;
+    report = lastJson<RolloutReport>(run.stdout);
     expect(report).toMatchObject({ status: 'completed', succeeded: 27, failed: 3 });
     expect(peakInFlight).toBeGreaterThan(0);
     expect(peakInFlight).toBeLessThanOrEqual(4);

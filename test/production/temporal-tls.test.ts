@@ -5,13 +5,13 @@
  * Cloud's mTLS endpoint does), then runs a worker process and the CLI with only
  * TEMPORAL_ADDRESS and TEMPORAL_TLS_* pointing at it.
  */
-import { spawn } from 'node:child_process';
 import type { Server } from 'node:net';
 import { connect } from 'node:net';
 import { createServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../shared/paths.js';
 import type { RolloutReport } from '../../workflows/definitions.js';
+import type { CliRun } from '../helpers/cli.js';
+import { lastJson, runRollout } from '../helpers/cli.js';
 import type { TestEnv } from '../helpers/temporal-env.js';
 import { createTestEnv, prepareRollout } from '../helpers/temporal-env.js';
 import type { TestPki } from '../helpers/test-pki.js';
@@ -61,24 +61,7 @@ function tlsEnv(client = true): NodeJS.ProcessEnv {
   };
 }
 
-async function cli(
-  args: string[],
-  processEnv: NodeJS.ProcessEnv,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return await new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', 'rollout', '--', ...args], {
-      cwd: REPO_ROOT,
-      env: processEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const cli = (args: string[], processEnv: NodeJS.ProcessEnv): Promise<CliRun> => runRollout(args, processEnv);
 
 beforeAll(async () => {
   env = await createTestEnv('tls');
@@ -106,7 +89,7 @@ describe('a cluster behind mutual TLS', () => {
       tlsEnv(),
     );
     expect(run.code, run.stderr).toBe(0);
-    const report = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as RolloutReport;
+    const report = lastJson<RolloutReport>(run.stdout);
     expect(report).toMatchObject({ status: 'completed', succeeded: 12 });
     expect(sim.stats().devicesApplied).toBe(12);
   });
