@@ -229,7 +229,9 @@ async function postArtifact(
     });
     const verdict = classifyStatus(res.statusCode);
     if (verdict !== undefined) throw await statusFailure(res, verdict);
-    await res.body.dump({ limit: RESPONSE_BODY_LIMIT, signal });
+    // A 2xx means the device took the update: a body that ends late (or never) must not turn
+    // it into a timeout, which would push again. Drain what comes in time, then move on.
+    await res.body.dump({ limit: RESPONSE_BODY_LIMIT, signal }).catch(() => undefined);
     const mismatch = body.mismatch();
     if (mismatch !== undefined) throw artifactChanged(input, mismatch.message);
     return {

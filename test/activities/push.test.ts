@@ -313,6 +313,30 @@ describe('pushUpdate sends the push protocol', () => {
   });
 });
 
+describe('pushUpdate after a 2xx', () => {
+  it('counts a 200 whose answer body never ends as a success, not an attempt timeout', async () => {
+    const device = await countingServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"status":'); // and nothing more: the answer never completes
+      });
+    });
+    try {
+      const outcome = await attempt(
+        input(
+          { id: 'dev-trickle', url: `http://127.0.0.1:${device.port}/update` },
+          { attemptTimeoutMs: 500 },
+        ),
+      );
+      expect(outcome).toMatchObject({ status: 200, attempt: 1 });
+      expect(device.requests()).toBe(1);
+    } finally {
+      await device.close();
+    }
+  });
+});
+
 describe('pushUpdate and cancellation', () => {
   it('aborts an in-flight push promptly when the activity is cancelled', async () => {
     const sim = await device('dev-cancel', { failure: { mode: 'hang' } });
