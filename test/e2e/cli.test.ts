@@ -113,7 +113,8 @@ describe('rollout CLI', () => {
 
     expect(status.code, status.stderr).toBe(3);
     expect(lastJson<RolloutReport>(status.stdout)).toMatchObject({ rolloutId: id, status: 'cancelled' });
-    expect(sim.attempts.filter((a) => a.startedAt > cancelledAt + 250)).toEqual([]);
+    // The contract: no push starts later than a second after the cancel request.
+    expect(sim.attempts.filter((a) => a.startedAt > cancelledAt + 1000)).toEqual([]);
     expect(sim.stats().devicesApplied).toBeLessThan(300);
     const list = await rollout(['list', '--json']);
     expect(list.stdout).toContain(id);
