@@ -28,6 +28,7 @@ import { BatchOutcomes } from './batch-outcomes.js';
 import type { BatchResult } from './batch-result.js';
 import type { BatchControl, BatchGrant, BatchInput, BatchReport } from './definitions.js';
 import { batchControlSignal, batchReportSignal } from './definitions.js';
+import { workflowNow } from './clock.js';
 import { describeFailure } from './failure.js';
 import { loadDevices, pushActivity, pushGroupActivity } from './push-activities.js';
 import { DEFAULT_SETTINGS, PushMode } from './settings.js';
@@ -49,11 +50,6 @@ const RATE_MARGIN = 1.04;
 const GROUP_MIN = 50;
 /** …and at most this many (the group's heartbeat details carry its results). */
 const GROUP_MAX = 1000;
-
-/** Workflow time (deterministic in Temporal's sandbox: the time of the current workflow task). */
-function workflowNow(): number {
-  return new Date().getTime();
-}
 
 export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
   const batch = new BatchRun(input);

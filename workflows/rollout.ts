@@ -40,6 +40,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import { FailureType } from '../shared/failure-types.js';
 import { batchWorkflow } from './batch.js';
+import { workflowNow } from './clock.js';
 import { failureHeadroom, isTripped, tripReason } from './breaker.js';
 import type { BatchControl, BatchReport, RolloutInput, RolloutReport } from './definitions.js';
 import type { SettingsChangeResult, WaitState, WaveProgress } from './definitions.js';
@@ -94,11 +95,6 @@ const FAST_MODE_SPREAD = 2;
 const MAX_EVENTS_PER_RUN = 8000;
 /** ETA from the pace over this window. */
 const PACE_WINDOW_MS = 30_000; // 30 s
-
-/** Workflow time (deterministic: the time of the current workflow task). */
-function workflowNow(): number {
-  return new Date().getTime();
-}
 
 export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutReport> {
   const problems = validateSettings(input.settings);
