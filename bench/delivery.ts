@@ -21,7 +21,17 @@ import type { ArtifactRef } from '../shared/types.js';
 import type { RolloutReport } from '../workflows/definitions.js';
 import { batchWorkflowId } from '../workflows/definitions.js';
 import { PushMode, withDefaults } from '../workflows/settings.js';
-import { processPeakMb, rawPush, startEngine, startSimulator, withPeakRss, writeResults } from './lib.js';
+import { availableParallelism } from 'node:os';
+import {
+  ownCpuSeconds,
+  processCpuSeconds,
+  processPeakMb,
+  rawPush,
+  startEngine,
+  startSimulator,
+  withPeakRss,
+  writeResults,
+} from './lib.js';
 
 interface Row {
   devices: number;
@@ -37,6 +47,10 @@ interface Row {
   maxEventsPerRun: number | null;
   maxHistoryBytesPerRun: number | null;
   runs: number | null;
+  /** CPU time per device, in ms, of this process (the raw loop or the worker), the dev server and the simulator. */
+  cpuMsPerDevice: { worker: number; server: number | null; simulator: number | null };
+  /** CPU used by all three over the wall time, as a share of the machine's cores. */
+  cpuShareOfMachine: number;
 }
 
 const { values } = parseArgs({
@@ -51,6 +65,8 @@ const { values } = parseArgs({
 const sizes = values.sizes.split(',').map(Number);
 const concurrency = Number(values.concurrency);
 const modes = values.modes.split(',');
+/** The batch size each engine mode ran with (for the table). */
+const batchSizes = new Map<string, number>();
 
 async function rollout(
   client: Client,
@@ -59,11 +75,13 @@ async function rollout(
   artifact: ArtifactRef,
   mode: string,
 ): Promise<{ id: string; report: RolloutReport }> {
+  // Each mode's default batch size (per-device 500, fast 5,000) unless --batch-size says otherwise.
   const settings = withDefaults({
     mode: mode === 'fast' ? PushMode.Fast : PushMode.PerDevice,
     maxInFlight: concurrency,
     ...(values['batch-size'] ? { batchSize: Number(values['batch-size']) } : {}),
   });
+  batchSizes.set(mode, settings.batchSize);
   const id = `bench-${mode}-${Date.now()}`;
   const handle = await client.workflow.start('rolloutWorkflow', {
     taskQueue,
@@ -124,6 +142,7 @@ async function main(): Promise<void> {
       for (const mode of modes) {
         const sim = await startSimulator(devices, join(dir, `fleet-${devices}-${mode}.ndjson`));
         const dbBefore = dbSizeMb(values.db);
+        const cpuBefore = cpuNow(engine.server.pid, sim.pid);
         const started = performance.now();
         const row = { devices, mode } as Row;
         if (mode === 'raw') {
@@ -144,6 +163,7 @@ async function main(): Promise<void> {
           Object.assign(row, await historyFigures(engine.client, m.value.id, m.value.report.batches.total));
         }
         row.seconds = (performance.now() - started) / 1000;
+        Object.assign(row, cpuFigures(cpuBefore, cpuNow(engine.server.pid, sim.pid), devices, row.seconds));
         row.devicesPerSecond = devices / row.seconds;
         if (mode === 'raw') rawRate = row.devicesPerSecond;
         row.ratioToRaw = rawRate === null ? null : row.devicesPerSecond / rawRate;
@@ -164,7 +184,81 @@ async function main(): Promise<void> {
     await engine.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+  console.log(`\n${table(rows)}`);
   console.log(`\nwritten to ${writeResults('delivery', { concurrency, rows })}`);
+}
+
+interface CpuSample {
+  worker: number;
+  server: number | null;
+  simulator: number | null;
+}
+
+function cpuNow(serverPid: number | undefined, simulatorPid: number | undefined): CpuSample {
+  return {
+    worker: ownCpuSeconds(),
+    server: processCpuSeconds(serverPid),
+    simulator: processCpuSeconds(simulatorPid),
+  };
+}
+
+/** CPU ms per device of each process between two samples, and their sum as a share of the cores. */
+function cpuFigures(
+  before: CpuSample,
+  after: CpuSample,
+  devices: number,
+  seconds: number,
+): Pick<Row, 'cpuMsPerDevice' | 'cpuShareOfMachine'> {
+  const spent = (a: number | null, b: number | null): number | null =>
+    a === null || b === null ? null : b - a;
+  const worker = after.worker - before.worker;
+  const server = spent(before.server, after.server);
+  const simulator = spent(before.simulator, after.simulator);
+  const perDevice = (s: number | null): number | null => (s === null ? null : (s * 1000) / devices);
+  return {
+    cpuMsPerDevice: {
+      worker: perDevice(worker)!,
+      server: perDevice(server),
+      simulator: perDevice(simulator),
+    },
+    cpuShareOfMachine: (worker + (server ?? 0) + (simulator ?? 0)) / (seconds * availableParallelism()),
+  };
+}
+
+/** The run's figures as one markdown table. */
+function table(rows: Row[]): string {
+  const ms = (v: number | null): string => (v === null ? '–' : v.toFixed(2));
+  const header = [
+    'devices',
+    'mode',
+    'time',
+    'devices/s',
+    'engine/raw',
+    'CPU ms/device: worker · server · simulator',
+    'CPU busy',
+    'worker peak RSS',
+    'server peak RSS',
+    'DB growth / 10K devices',
+    'max events / run',
+    'max bytes / run',
+    'runs',
+  ];
+  const lines = rows.map((r) => [
+    r.devices.toLocaleString('en-US'),
+    batchSizes.has(r.mode) ? `${r.mode} (batch ${batchSizes.get(r.mode)!.toLocaleString('en-US')})` : r.mode,
+    `${r.seconds.toFixed(1)} s`,
+    r.devicesPerSecond.toFixed(0),
+    r.ratioToRaw === null ? '–' : r.ratioToRaw.toFixed(2),
+    `${ms(r.cpuMsPerDevice.worker)} · ${ms(r.cpuMsPerDevice.server)} · ${ms(r.cpuMsPerDevice.simulator)}`,
+    `${(r.cpuShareOfMachine * 100).toFixed(0)} %`,
+    `${r.workerPeakRssMb.toFixed(0)} MB`,
+    r.serverPeakRssMb === null ? '–' : `${r.serverPeakRssMb.toFixed(0)} MB`,
+    r.dbGrowthMbPer10k === null ? '–' : `${r.dbGrowthMbPer10k.toFixed(1)} MB`,
+    r.maxEventsPerRun === null ? '–' : r.maxEventsPerRun.toLocaleString('en-US'),
+    r.maxHistoryBytesPerRun === null ? '–' : `${(r.maxHistoryBytesPerRun / 2 ** 20).toFixed(2)} MB`,
+    r.runs === null ? '–' : String(r.runs),
+  ]);
+  return [header, header.map(() => '---'), ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
 
 function format(r: Row): string {
@@ -182,6 +276,7 @@ function format(r: Row): string {
     `max events/run ${r.maxEventsPerRun ?? '-'}`,
     `max bytes/run ${r.maxHistoryBytesPerRun ?? '-'}`,
     `runs ${r.runs ?? '-'}`,
+    `cpu ms/dev ${r.cpuMsPerDevice.worker.toFixed(2)}/${r.cpuMsPerDevice.server?.toFixed(2) ?? '-'}/${r.cpuMsPerDevice.simulator?.toFixed(2) ?? '-'}`,
   ].join('  ');
 }
 

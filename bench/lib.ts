@@ -2,7 +2,7 @@
  * Shared pieces of the benchmarks: the simulator as its own process (so its CPU and memory are
  * not the worker's), a dev server with an in-process rollout worker, RSS sampling, output.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -18,6 +18,7 @@ import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/definitions.js';
 
 export interface SimulatorProcess {
   url: string;
+  pid: number | undefined;
   fleetPath: string;
   devices(): DeviceTarget[];
   stats(): Promise<{ applied: number; duplicates: number; devicesApplied: number; attempts: number }>;
@@ -57,6 +58,7 @@ export async function startSimulator(
   });
   return {
     url,
+    pid: child.pid,
     fleetPath,
     devices: () =>
       readFileSync(fleetPath, 'utf8')
@@ -89,6 +91,29 @@ export function processPeakMb(pid: number | undefined): number | null {
   if (pid === undefined) return null;
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : null;
+}
+
+const CLOCK_TICKS_PER_SECOND =
+  Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** CPU time (user + system) another process has used so far, in seconds. */
+export function processCpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces:
+    // state is field 3, utime field 14, stime field 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU time this process has used so far, in seconds. */
+export function ownCpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
 }
 
 export interface EngineHarness {
