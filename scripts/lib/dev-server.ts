@@ -40,6 +40,8 @@ export interface DevServerOptions {
   detached?: boolean;
   /** File the server's output is appended to. */
   logFile?: string;
+  /** More dynamic config, on top of (or overriding) `DYNAMIC_CONFIG`. */
+  dynamicConfig?: Record<string, string | number | boolean>;
   /** How long to wait for the namespace and search attributes to answer (default 30 s). */
   readyTimeoutMs?: number;
 }
@@ -162,14 +164,27 @@ function startDevArgs(options: DevServerOptions, namespace: string, port: number
   for (const [name, type] of Object.entries(options.searchAttributes ?? {})) {
     args.push('--search-attribute', `${name}=${type}`);
   }
-  // Eager activity execution: the server hands a scheduled activity straight back to the
-  // worker that completed the workflow task, saving a poll round trip per push.
-  args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
-  // Timers (sleeps, activity retry backoff) may fire up to this late; the server's default of
-  // 1 s rounds every sub-second retry interval or rate-limit tick up to about a second.
-  args.push('--dynamic-config-value', 'history.timerProcessorMaxTimeShift="100ms"');
+  for (const [key, value] of Object.entries({ ...DYNAMIC_CONFIG, ...options.dynamicConfig }))
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   return [...args, '--log-level', 'warn'];
 }
+
+/**
+ * Server settings the engine is tuned for; `deploy/dynamicconfig/rollout.yaml` gives the
+ * compose cluster the same (a test holds them equal).
+ */
+export const DYNAMIC_CONFIG: Readonly<Record<string, string | boolean>> = Object.freeze({
+  // Eager activity execution: the server hands a scheduled activity straight back to the
+  // worker that completed the workflow task, saving a poll round trip per push.
+  'system.enableActivityEagerExecution': true,
+  // Timers (sleeps, activity retry backoff) may fire up to this late; the server's default of
+  // 1 s rounds every sub-second retry interval or rate-limit tick up to about a second.
+  'history.timerProcessorMaxTimeShift': '100ms',
+  // How long a background task (delivering a signal, starting a child) waits for a busy
+  // workflow's lock before it is requeued. The default of 500 ms stalled a batch's grant
+  // signal behind its own activity completions for ~0.5 s at a time (bench/README.md).
+  'history.cacheNonUserContextLockTimeout': '20ms',
+});
 
 /** start-dev prints this once its front end listens; a server that failed to bind never does. */
 const STARTED_LINE = /^Temporal Server:\s+\S+:(\d+)\s*$/m;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../shared/paths.js';
+import { DYNAMIC_CONFIG } from '../../scripts/lib/dev-server.js';
 import { SEARCH_ATTRIBUTE_TYPES } from '../../workflows/definitions.js';
 
 const execFileAsync = promisify(execFile);
@@ -74,7 +75,8 @@ describe('docker-compose.yml', () => {
     expect(temporal).toMatch(/DYNAMIC_CONFIG_FILE_PATH: config\/dynamicconfig\/rollout.yaml/);
     expect(temporal).toContain('deploy/dynamicconfig:/etc/temporal/config/dynamicconfig');
     const dynamic = readFileSync(join(REPO_ROOT, 'deploy', 'dynamicconfig', 'rollout.yaml'), 'utf8');
-    expect(dynamic).toMatch(/history.timerProcessorMaxTimeShift:\n {2}- value: 100ms/);
+    for (const [key, value] of Object.entries(DYNAMIC_CONFIG))
+      expect(dynamic, key).toContain(`\n${key}:\n  - value: ${String(value)}\n`);
     expect(config).toMatch(/^ {2}rollout-data:/m);
   });
 
