@@ -9,7 +9,10 @@ import type { BatchResult } from './batch-result.js';
 import { OUTCOME_CODES } from './batch-result.js';
 import type { BatchInput, BatchReport, FailureSample } from './definitions.js';
 
-const MAX_SAMPLES_PER_BATCH = 5;
+/** Failures a report lists at most (every outcome is in `rollout results`). */
+export const MAX_FAILURE_SAMPLES = 20;
+/** A batch's failure sample can fill the report's on its own (a one-batch rollout too). */
+const MAX_SAMPLES_PER_BATCH = MAX_FAILURE_SAMPLES;
 const MAX_MESSAGE_LENGTH = 200;
 
 export interface DeviceFailure {

@@ -133,7 +133,7 @@ export interface RolloutReport extends RolloutProgress {
   settings: RolloutSettings;
 }
 
-export const MAX_FAILURE_SAMPLES = 20;
+export { MAX_FAILURE_SAMPLES } from './batch-outcomes.js';
 
 /** One device's final outcome, as printed by `rollout results`. */
 export interface DeviceOutcome {

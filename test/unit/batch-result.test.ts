@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BatchOutcomes } from '../../workflows/batch-outcomes.js';
+import { BatchOutcomes, MAX_FAILURE_SAMPLES } from '../../workflows/batch-outcomes.js';
 import { decodeBatchResult } from '../../workflows/batch-result.js';
 import type { BatchInput } from '../../workflows/definitions.js';
 
@@ -41,6 +41,17 @@ describe('batch result', () => {
       { deviceId: 'dev-2', outcome: 'aborted', attempts: null },
       { deviceId: 'dev-3', outcome: 'notAttempted', attempts: 0 },
     ]);
+  });
+
+  it('samples up to MAX_FAILURE_SAMPLES failures in its final report, so a one-batch rollout lists as many as the rollout keeps', () => {
+    const outcomes = new BatchOutcomes(30);
+    for (let i = 0; i < 25; i++)
+      outcomes.failed(i, `dev-${i}`, { errorType: 'HttpServerError', message: 'HTTP 500', attempts: 5 });
+    const report = outcomes.report(0, 0, 5, { done: true });
+    expect(report.samples).toHaveLength(MAX_FAILURE_SAMPLES);
+    expect(report.samples?.map((s) => s.deviceId)).toEqual(
+      Array.from({ length: MAX_FAILURE_SAMPLES }, (_, i) => `dev-${i}`),
+    );
   });
 
   it('leaves devices unnamed when the slice was never loaded', () => {
