@@ -7,6 +7,7 @@
 import type { RolloutSettings } from '../workflows/settings.js';
 import {
   BreakerAction,
+  DEFAULT_FAST_BATCH_SIZE,
   DEFAULT_SETTINGS,
   LIVE_SETTINGS,
   PushMode,
@@ -42,7 +43,12 @@ const flag = (
 /** Settings flags of `rollout start`, in usage order. */
 export const SETTING_FLAGS: readonly SettingFlag[] = [
   flag('mode', 'mode', 'choice', 'an activity a device, or grouped first attempts', Object.values(PushMode)),
-  flag('batch-size', 'batchSize', 'count', 'devices per batch child workflow'),
+  flag(
+    'batch-size',
+    'batchSize',
+    'count',
+    'devices per batch child workflow (fast mode: 5000, at most 5000)',
+  ),
   flag('max-in-flight', 'maxInFlight', 'count', 'pushes in flight at once, whole rollout'),
   flag('rate', 'rate', 'rate', 'pushes started per second, whole rollout (N or N/s; 0 = no limit)'),
   flag('max-attempts', 'maxAttempts', 'count', 'attempts per device, the first included'),
@@ -138,6 +144,8 @@ export function settingsFromFlags(values: FlagValues): {
   const settings: RolloutSettings = { ...DEFAULT_SETTINGS };
   const problems: FlagProblem[] = [];
   const reported = readFlags(SETTING_FLAGS, values, settings, problems);
+  if (settings.mode === PushMode.Fast && values['batch-size'] === undefined)
+    settings.batchSize = DEFAULT_FAST_BATCH_SIZE;
   for (const problem of validateSettings(settings)) {
     if (reported.has(problem.setting)) continue;
     reported.add(problem.setting);

@@ -74,6 +74,19 @@ const SCENARIOS: Scenario[] = [
     settings: { mode: 'fast', batchSize: 20, maxInFlight: 8, initialIntervalMs: 200 },
   },
   {
+    // Fast mode past 1,000 devices a batch: devices loaded in chunks, groups sized by the
+    // `fast-groups-v2` patch.
+    name: 'fast-large',
+    devices: 1200,
+    behavior: (_id, i) =>
+      i === 4
+        ? { failure: { mode: 'status', status: 503, firstAttempts: 1 } }
+        : i === 7
+          ? { failure: { mode: 'status', status: 404 } }
+          : {},
+    settings: { mode: 'fast', batchSize: 1200, maxInFlight: 50, initialIntervalMs: 200 },
+  },
+  {
     name: 'halted',
     devices: 60,
     behavior: (_id, i) => (i % 2 === 0 ? { failure: { mode: 'status', status: 500 } } : {}),

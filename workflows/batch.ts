@@ -19,6 +19,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   setHandler,
   sleep,
 } from '@temporalio/workflow';
@@ -46,10 +47,22 @@ const RATE_LEAD_MS = 200;
  * into one second.
  */
 const RATE_MARGIN = 1.04;
-/** Devices per group activity in fast mode: ten rounds of its units, at least this many… */
+/** Devices per group activity in fast mode: rounds of its units, at least this many… */
 const GROUP_MIN = 50;
-/** …and at most this many (the group's heartbeat details carry its results). */
+/** …and at most this many (the group's heartbeat details carry its results)… */
 const GROUP_MAX = 1000;
+/**
+ * …or, in rollouts that record the `fast-groups-v2` patch, twenty rounds of its units up to
+ * this many devices, and at most GROUP_BYTES of device records in its input, so the input stays
+ * under Temporal's 512 KB payload warning whatever the URLs. Longer groups mean fewer
+ * hand-overs (group ends, batch schedules the next), each of which idles the group's slots.
+ */
+const GROUP_MAX_V2 = 5000;
+const GROUP_BYTES = 256 * 1024;
+/** Devices loaded per `loadDevices` call, so its result stays small for any batch size. */
+const LOAD_CHUNK = 1000;
+/** Per-device activities one batch keeps pending at most (Temporal refuses more than 2,000). */
+const MAX_PENDING_PUSHES = 1000;
 
 export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
   const batch = new BatchRun(input);
@@ -64,6 +77,10 @@ class BatchRun {
   /** Devices not started yet, in priority order (indexes into `devices`). */
   private pending: number[] = [];
   private inFlight = 0;
+  /** Per-device push activities scheduled and not settled (retries of a group's devices too). */
+  private pendingPushes = 0;
+  /** Group devices waiting for their per-device retry (see `retryLater`). */
+  private readonly retries: Array<{ index: number; attemptsMade: number; dueAt: number }> = [];
   private fast: boolean;
   private readonly outcomes: BatchOutcomes;
   private changed = false;
@@ -86,7 +103,7 @@ class BatchRun {
 
   async run(): Promise<BatchResult> {
     try {
-      this.devices = await loadDevices(this.input.fleet, this.input.start, this.input.count);
+      this.devices = await this.loadAll();
       this.pending = this.devices.map((_, i) => i);
       void this.reportPeriodically();
       await this.pushAll();
@@ -105,12 +122,23 @@ class BatchRun {
     return this.outcomes.result(this.input, this.devices);
   }
 
+  /** The batch's devices, in chunks of LOAD_CHUNK (one call for a batch of up to 1,000). */
+  private async loadAll(): Promise<DeviceTarget[]> {
+    const { fleet, start, count } = this.input;
+    const devices: DeviceTarget[] = [];
+    for (let offset = 0; offset < count; offset += LOAD_CHUNK)
+      devices.push(...(await loadDevices(fleet, start + offset, Math.min(LOAD_CHUNK, count - offset))));
+    return devices;
+  }
+
   private async pushAll(): Promise<void> {
     for (;;) {
+      this.startQueuedRetries();
       while (this.freeUnits() > 0 && this.pending.length > 0 && !this.stopReason) {
         const due = this.dueNow();
         if (due === 0) break;
         if (this.fast) this.startGroup(due);
+        else if (this.pendingPushes >= MAX_PENDING_PUSHES) break;
         else this.startPush(this.pending.shift()!, 0, 0, this.takeSlots(1)?.notBefore);
       }
       if (this.stopReason || (this.pending.length === 0 && this.inFlight === 0)) return;
@@ -173,6 +201,7 @@ class BatchRun {
     const verify = this.verifyFor([device]);
     const push = pushActivity(this.input.settings, device.id, attemptsMade, verify.verify !== undefined);
     const { rolloutId, artifact, settings } = this.input;
+    this.pendingPushes += 1;
     this.track(
       this.pushes.run(async () => {
         if (delayMs > 0) await sleep(delayMs);
@@ -189,6 +218,7 @@ class BatchRun {
       1,
       (result: PushResult) => this.outcomes.succeeded(index, result.attempt, result.status),
       (err) => this.recordFailure(index, device.id, err),
+      () => (this.pendingPushes -= 1),
     );
   }
 
@@ -210,8 +240,7 @@ class BatchRun {
    * budget. Under a rate limit a group holds only the devices due now, so the rate holds.
    */
   private startGroup(due: number): void {
-    const limit = Math.min(this.pending.length, GROUP_MAX, due);
-    const size = Math.min(limit, Math.max(GROUP_MIN, 10 * this.freeUnits()));
+    const size = this.groupSize(due);
     const units = Math.min(this.freeUnits(), size);
     const indexes = this.pending.splice(0, size);
     const pace = this.takeSlots(size);
@@ -251,15 +280,33 @@ class BatchRun {
     );
   }
 
+  /** Devices in the next group: rounds of its units, within the caps above. */
+  private groupSize(due: number): number {
+    if (!patched('fast-groups-v2')) {
+      const limit = Math.min(this.pending.length, GROUP_MAX, due);
+      return Math.min(limit, Math.max(GROUP_MIN, 10 * this.freeUnits()));
+    }
+    const limit = Math.min(this.pending.length, GROUP_MAX_V2, due);
+    const wanted = Math.min(limit, Math.max(GROUP_MIN, 20 * this.freeUnits()));
+    let bytes = 0;
+    for (let n = 0; n < wanted; n++) {
+      bytes += deviceBytes(this.devices[this.pending[n]!]!);
+      if (bytes > GROUP_BYTES) return Math.max(1, n);
+    }
+    return wanted;
+  }
+
   private track<T>(
     work: Promise<T>,
     units: number,
     ok: (value: T) => void,
     failed: (err: unknown) => void,
+    settled?: () => void,
   ): void {
     this.inFlight += units;
     void work.then(ok, failed).finally(() => {
       this.inFlight -= units;
+      settled?.();
       this.changed = true;
     });
   }
@@ -292,7 +339,7 @@ class BatchRun {
       // step, counted from the failed attempt (the group may have run on a while after it).
       const delay = r.retryDelayMs ?? settings.initialIntervalMs;
       const waited = r.failedAt === undefined ? 0 : Math.max(0, workflowNow() - r.failedAt);
-      this.startPush(index, r.attempt, Math.max(0, delay - waited));
+      this.retryLater(index, r.attempt, Math.max(0, delay - waited));
     }
     this.checkFatal();
   }
@@ -311,6 +358,29 @@ class BatchRun {
   private stop(reason: 'halted' | 'cancelled'): void {
     this.stopReason = reason;
     this.pushes.cancel();
+    // Queued retries never started: like a retry cancelled during its backoff, they are aborted.
+    for (const r of this.retries.splice(0)) {
+      this.outcomes.aborted(r.index);
+      this.inFlight -= 1;
+    }
+  }
+
+  /**
+   * A group's device that failed retryably continues as a per-device activity; past
+   * MAX_PENDING_PUSHES it waits in a queue, still holding its unit, until one settles.
+   */
+  private retryLater(index: number, attemptsMade: number, delayMs: number): void {
+    if (this.pendingPushes < MAX_PENDING_PUSHES) return this.startPush(index, attemptsMade, delayMs);
+    this.retries.push({ index, attemptsMade, dueAt: workflowNow() + delayMs });
+    this.inFlight += 1;
+  }
+
+  private startQueuedRetries(): void {
+    while (this.retries.length > 0 && this.pendingPushes < MAX_PENDING_PUSHES && !this.stopReason) {
+      const r = this.retries.shift()!;
+      this.inFlight -= 1;
+      this.startPush(r.index, r.attemptsMade, Math.max(0, r.dueAt - workflowNow()));
+    }
   }
 
   /** Report when the rollout must act: out of failure permits, or holding slots it cannot use. */
@@ -354,4 +424,9 @@ class BatchRun {
       if (!this.stopReason) this.stop('cancelled');
     }
   }
+}
+
+/** Size of a device record in an activity's input (JSON), roughly. */
+function deviceBytes(device: DeviceTarget): number {
+  return JSON.stringify(device).length + 1;
 }

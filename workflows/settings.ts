@@ -121,6 +121,12 @@ export type SettingsChange = Partial<Pick<RolloutSettings, LiveSetting>>;
  */
 export const LIMITS = Object.freeze({
   maxBatchSize: 1000,
+  /**
+   * Fast mode records ~0.2 events a device (a group activity per up to thousands of devices),
+   * so its batches may be larger: fewer hand-overs between batches, which is where fast mode
+   * loses time. A batch loads its devices in chunks of `maxBatchSize`, so no payload grows.
+   */
+  maxFastBatchSize: 5000,
   maxInFlight: 10_000,
   maxAttempts: 100,
   maxRate: 100_000,
@@ -153,7 +159,11 @@ const integerIn =
 const isRatio = (value: number): boolean => Number.isFinite(value) && value >= 0 && value <= 1;
 
 const RULES: ReadonlyArray<[keyof RolloutSettings, Rule]> = [
-  ['batchSize', integerIn('batchSize', 1, LIMITS.maxBatchSize)],
+  [
+    'batchSize',
+    (s) =>
+      integerIn('batchSize', 1, s.mode === PushMode.Fast ? LIMITS.maxFastBatchSize : LIMITS.maxBatchSize)(s),
+  ],
   ['maxInFlight', integerIn('maxInFlight', 1, LIMITS.maxInFlight)],
   ['maxAttempts', integerIn('maxAttempts', 1, LIMITS.maxAttempts)],
   ['initialIntervalMs', integerIn('initialIntervalMs', 1, 24 * 3600 * 1000)],
@@ -316,6 +326,10 @@ export function validateSettings(settings: RolloutSettings): SettingProblem[] {
 }
 
 /** Defaults overlaid with what the user set. */
+/** Fast mode's default batch size (see `LIMITS.maxFastBatchSize`). */
+export const DEFAULT_FAST_BATCH_SIZE = 5000;
+
 export function withDefaults(partial: Partial<RolloutSettings> = {}): RolloutSettings {
-  return { ...DEFAULT_SETTINGS, ...partial };
+  const batchSize = partial.mode === PushMode.Fast ? DEFAULT_FAST_BATCH_SIZE : DEFAULT_SETTINGS.batchSize;
+  return { ...DEFAULT_SETTINGS, batchSize, ...partial };
 }

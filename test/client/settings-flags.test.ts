@@ -6,6 +6,14 @@ import type { RolloutSettings } from '../../workflows/settings.js';
 import { DEFAULT_SETTINGS, validateSettings } from '../../workflows/settings.js';
 
 describe('settingsFromFlags', () => {
+  it('gives --mode fast its own default batch size, and keeps a --batch-size given', () => {
+    expect(settingsFromFlags({ mode: 'fast' }).settings.batchSize).toBe(5000);
+    expect(settingsFromFlags({ mode: 'fast', 'batch-size': '800' }).settings.batchSize).toBe(800);
+    expect(settingsFromFlags({ 'batch-size': '5000' }).problems).toEqual([
+      { flag: '--batch-size', message: expect.stringContaining('from 1 to 1000') as string },
+    ]);
+  });
+
   it('gives the defaults when no flag is set', () => {
     expect(settingsFromFlags({})).toEqual({ settings: { ...DEFAULT_SETTINGS }, problems: [] });
   });

@@ -37,8 +37,8 @@ export interface TestEnv {
 
 let counter = 0;
 
-export async function createTestEnv(name: string): Promise<TestEnv> {
-  const address = inject('temporalAddress');
+/** A worker and client on the suite's dev server, or on the server at `address`. */
+export async function createTestEnv(name: string, address = inject('temporalAddress')): Promise<TestEnv> {
   const bundlePath = inject('workflowBundlePath');
   const taskQueue = `${name}-${process.pid}-${counter++}`;
   const dataDir = mkdtempSync(join(tmpdir(), `rollout-${name}-`));

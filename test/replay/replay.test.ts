@@ -25,10 +25,11 @@ const load = (file: string): ReturnType<typeof historyFromJSON> =>
   historyFromJSON(JSON.parse(readFileSync(join(HISTORIES, file), 'utf8')));
 
 describe('replay of recorded rollouts', () => {
-  it('has completed, fast-mode, halted, cancelled, continued-as-new, wave-gated, paused and live-changed rollouts (and one batch of each) to replay', () => {
+  it('has completed, fast-mode (small and large batches), halted, cancelled, continued-as-new, wave-gated, paused and live-changed rollouts (and one batch of each) to replay', () => {
     for (const kind of [
       'completed',
       'fast',
+      'fast-large',
       'halted',
       'cancelled',
       'continued',
@@ -42,14 +43,24 @@ describe('replay of recorded rollouts', () => {
     }
   });
 
+  const patchIds = (file: string): string[] =>
+    (load(file).events ?? []).flatMap((e) => {
+      const details = e.markerRecordedEventAttributes?.details ?? {};
+      return Object.values(details).flatMap((p) =>
+        (p.payloads ?? []).map((payload) => Buffer.from(payload.data ?? []).toString('utf8')),
+      );
+    });
+
+  it('covers the fast-groups-v2 patch from both sides: a fast batch from before it and a chunk-loaded one after it', () => {
+    expect(patchIds('batch-fast.json').join()).not.toContain('fast-groups-v2');
+    expect(patchIds('batch-fast-large.json').join()).toContain('fast-groups-v2');
+    const loads = (load('batch-fast-large.json').events ?? []).filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'loadDevices',
+    );
+    expect(loads).toHaveLength(2);
+  });
+
   it('covers the check-artifact-at-start patch from both sides: histories from before it and after it', () => {
-    const patchIds = (file: string): string[] =>
-      (load(file).events ?? []).flatMap((e) => {
-        const details = e.markerRecordedEventAttributes?.details ?? {};
-        return Object.values(details).flatMap((p) =>
-          (p.payloads ?? []).map((payload) => Buffer.from(payload.data ?? []).toString('utf8')),
-        );
-      });
     // Recorded before the patch: no marker, no check — replays because `patched()` is false.
     expect(patchIds('rollout-completed.json').join()).not.toContain('check-artifact-at-start');
     // Recorded after it: the marker, then the check that failed the start.

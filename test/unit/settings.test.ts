@@ -4,6 +4,7 @@ import {
   DEFAULT_SETTINGS,
   describeWave,
   parseWaves,
+  PushMode,
   validateSettings,
   withDefaults,
 } from '../../workflows/settings.js';
@@ -24,9 +25,20 @@ describe('rollout settings', () => {
     });
   });
 
+  it('lets fast mode have batches of up to 5,000 devices, 5,000 by default', () => {
+    expect(withDefaults({ mode: PushMode.Fast }).batchSize).toBe(5000);
+    expect(withDefaults({ mode: PushMode.Fast, batchSize: 700 }).batchSize).toBe(700);
+    expect(validateSettings(withDefaults({ mode: PushMode.Fast }))).toEqual([]);
+    expect(validateSettings(withDefaults({ mode: PushMode.PerDevice, batchSize: 5000 }))).toContainEqual({
+      setting: 'batchSize',
+      message: expect.stringContaining('from 1 to 1000') as string,
+    });
+  });
+
   it.each([
     [{ batchSize: 0 }, 'batchSize', 'whole number from 1 to 1000'],
     [{ batchSize: 1001 }, 'batchSize', 'whole number from 1 to 1000'],
+    [{ mode: PushMode.Fast, batchSize: 5001 }, 'batchSize', 'whole number from 1 to 5000'],
     [{ maxInFlight: 2.5 }, 'maxInFlight', 'whole number'],
     [{ failureThreshold: 1.5 }, 'failureThreshold', 'ratio from 0 to 1'],
     [{ backoffCoefficient: 0.5 }, 'backoffCoefficient', 'from 1 to 100'],
