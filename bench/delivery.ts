@@ -11,22 +11,21 @@
  * server, dev-server database growth (with --db), the largest history of any workflow run and
  * the number of runs; writes the figures as JSON to bench/results/.
  */
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
-import { sha256File } from '../shared/digest.js';
-import type { ArtifactRef } from '../shared/types.js';
-import type { RolloutReport } from '../workflows/definitions.js';
 import { batchWorkflowId } from '../workflows/definitions.js';
+import type { RolloutSettings } from '../workflows/settings.js';
 import { PushMode, withDefaults } from '../workflows/settings.js';
-import { availableParallelism } from 'node:os';
 import {
   ownCpuSeconds,
   processCpuSeconds,
   processPeakMb,
   rawPush,
+  runRollout,
+  smallArtifact,
   startEngine,
   startSimulator,
   withPeakRss,
@@ -68,27 +67,15 @@ const modes = values.modes.split(',');
 /** The batch size each engine mode ran with (for the table). */
 const batchSizes = new Map<string, number>();
 
-async function rollout(
-  client: Client,
-  taskQueue: string,
-  fleet: string,
-  artifact: ArtifactRef,
-  mode: string,
-): Promise<{ id: string; report: RolloutReport }> {
-  // Each mode's default batch size (per-device 500, fast 5,000) unless --batch-size says otherwise.
+/** Each mode's default batch size (per-device 500, fast 5,000) unless --batch-size says otherwise. */
+function settingsFor(mode: string): RolloutSettings {
   const settings = withDefaults({
     mode: mode === 'fast' ? PushMode.Fast : PushMode.PerDevice,
     maxInFlight: concurrency,
     ...(values['batch-size'] ? { batchSize: Number(values['batch-size']) } : {}),
   });
   batchSizes.set(mode, settings.batchSize);
-  const id = `bench-${mode}-${Date.now()}`;
-  const handle = await client.workflow.start('rolloutWorkflow', {
-    taskQueue,
-    workflowId: id,
-    args: [{ fleet: { path: fleet, sha256: await sha256File(fleet, 'hex') }, artifact, settings }],
-  });
-  return { id, report: (await handle.result()) as RolloutReport };
+  return settings;
 }
 
 /** Largest history (events, bytes) over the rollout's runs and its batches, and how many runs. */
@@ -132,9 +119,7 @@ const dbSizeMb = (file: string | undefined): number | null => {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-'));
   const engine = await startEngine(dir, values.db);
-  const artifactPath = join(dir, 'artifact.bin');
-  writeFileSync(artifactPath, Buffer.alloc(1024, 7));
-  const artifact = { path: artifactPath, sha256: await sha256File(artifactPath, 'base64'), size: 1024 };
+  const artifact = await smallArtifact(dir);
   const rows: Row[] = [];
   try {
     for (const devices of sizes) {
@@ -157,7 +142,7 @@ async function main(): Promise<void> {
           });
         } else {
           const m = await withPeakRss(() =>
-            rollout(engine.client, engine.taskQueue, sim.fleetPath, artifact, mode),
+            runRollout(engine, sim.fleetPath, artifact, settingsFor(mode), `bench-${mode}`),
           );
           Object.assign(row, { succeeded: m.value.report.succeeded, workerPeakRssMb: m.peakMb });
           Object.assign(row, await historyFigures(engine.client, m.value.id, m.value.report.batches.total));

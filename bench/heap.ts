@@ -5,13 +5,20 @@
  * run. Peak RSS follows V8's heap sizing (it grows with the allocation rate until the old space
  * reaches its working size); the live heap after GC is what the process actually retains.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { sha256File } from '../shared/digest.js';
 import { PushMode, withDefaults } from '../workflows/settings.js';
-import { rawPush, startEngine, startSimulator, withPeakRss, writeResults } from './lib.js';
+import {
+  rawPush,
+  runRollout,
+  smallArtifact,
+  startEngine,
+  startSimulator,
+  withPeakRss,
+  writeResults,
+} from './lib.js';
 
 interface Row {
   devices: number;
@@ -38,9 +45,7 @@ function liveHeap(): number {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-heap-'));
   const engine = await startEngine(dir);
-  const artifactPath = join(dir, 'artifact.bin');
-  writeFileSync(artifactPath, Buffer.alloc(1024, 7));
-  const artifact = { path: artifactPath, sha256: await sha256File(artifactPath, 'base64'), size: 1024 };
+  const artifact = await smallArtifact(dir);
   const rows: Row[] = [];
   try {
     for (const devices of sizes) {
@@ -50,18 +55,13 @@ async function main(): Promise<void> {
         const before = liveHeap();
         const { peakMb } = await withPeakRss(async () => {
           if (mode === 'raw') return await rawPush(list, artifact, 100);
-          const handle = await engine.client.workflow.start('rolloutWorkflow', {
-            taskQueue: engine.taskQueue,
-            workflowId: `bench-heap-${devices}-${Date.now()}`,
-            args: [
-              {
-                fleet: { path: sim.fleetPath, sha256: await sha256File(sim.fleetPath, 'hex') },
-                artifact,
-                settings: withDefaults({ mode: PushMode.Fast }),
-              },
-            ],
-          });
-          await handle.result();
+          await runRollout(
+            engine,
+            sim.fleetPath,
+            artifact,
+            withDefaults({ mode: PushMode.Fast }),
+            'bench-heap',
+          );
         });
         list.length = 0;
         const after = liveHeap();

@@ -12,7 +12,10 @@ import { startDevServer } from '../scripts/lib/dev-server.js';
 import { REPO_ROOT } from '../shared/paths.js';
 import { createDispatcher } from '../activities/http.js';
 import { attemptPush } from '../activities/push.js';
+import { sha256File } from '../shared/digest.js';
 import type { ArtifactRef, DeviceTarget } from '../shared/types.js';
+import type { RolloutReport } from '../workflows/definitions.js';
+import type { RolloutSettings } from '../workflows/settings.js';
 import { createRolloutWorker } from '../worker/create.js';
 import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/definitions.js';
 
@@ -195,4 +198,28 @@ export async function rawPush(
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
   await dispatcher.close();
+}
+
+/** The benchmarks' 1 KiB artifact, written into `dir`. */
+export async function smallArtifact(dir: string): Promise<ArtifactRef> {
+  const path = join(dir, 'artifact.bin');
+  writeFileSync(path, Buffer.alloc(1024, 7));
+  return { path, sha256: await sha256File(path, 'base64'), size: 1024 };
+}
+
+/** Runs one rollout of the fleet file to its end; returns its id and report. */
+export async function runRollout(
+  engine: EngineHarness,
+  fleet: string,
+  artifact: ArtifactRef,
+  settings: RolloutSettings,
+  idPrefix: string,
+): Promise<{ id: string; report: RolloutReport }> {
+  const id = `${idPrefix}-${Date.now()}`;
+  const handle = await engine.client.workflow.start('rolloutWorkflow', {
+    taskQueue: engine.taskQueue,
+    workflowId: id,
+    args: [{ fleet: { path: fleet, sha256: await sha256File(fleet, 'hex') }, artifact, settings }],
+  });
+  return { id, report: (await handle.result()) as RolloutReport };
 }
