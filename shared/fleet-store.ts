@@ -75,6 +75,7 @@ export async function freezeFleet(source: FleetSource, dataDir: string): Promise
       path: join(dir, `${digest}.ndjson`),
       count: devices.length,
       sha256: digest,
+      priorityLevels: new Set(devices.map((d) => d.priority)).size,
     };
     if (await isComplete(frozen, offsets)) return frozen;
     await writeAll(`${tmp}.idx`, new Uint8Array(offsets.buffer));

@@ -51,6 +51,11 @@ export interface FrozenFleet {
   count: number;
   /** SHA-256 (hex) of the frozen copy. */
   sha256: string;
+  /**
+   * Distinct priorities among the devices. Absent in rollouts frozen before it was recorded,
+   * which are treated as one priority (as they were).
+   */
+  priorityLevels?: number;
 }
 
 /** The artifact every device receives. */

@@ -339,6 +339,16 @@ class Rollout {
     return null;
   }
 
+  /**
+   * Fast mode lets neighbouring batches push at once, for throughput, when that cannot put a
+   * device before a higher-priority one: only in a fleet of one priority. With several, a batch
+   * starts when the one before it has finished its first attempts, as in per-device mode.
+   */
+  private spread(): number {
+    if (this.settings.mode !== PushMode.Fast) return 1;
+    return (this.state.fleet.priorityLevels ?? 1) <= 1 ? FAST_MODE_SPREAD : 1;
+  }
+
   private headroom(): number {
     const rollout = this.rolloutBreaker();
     const wave = this.waveBreaker();
@@ -383,8 +393,7 @@ class Rollout {
       pending,
       maxInFlight: this.settings.maxInFlight,
       maxActiveBatches: MAX_ACTIVE_BATCHES,
-      // Fast mode trades strict priority between neighbouring batches for throughput.
-      spread: this.settings.mode === PushMode.Fast ? FAST_MODE_SPREAD : 1,
+      spread: this.spread(),
       headroom: this.headroom(),
       rate: this.settings.rate ?? 0,
     });

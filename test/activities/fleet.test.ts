@@ -82,6 +82,16 @@ describe('freezeFleet and readFleetSlice', () => {
     expect(slice.at(-1)?.priority).toBe(0);
   });
 
+  it('counts the distinct priorities, so a rollout knows whether batches may overlap', async () => {
+    const frozen = await freezeFleet(source, join(dir, 'data-1'));
+    expect(frozen.priorityLevels).toBe(new Set(devices.map((d) => d.priority ?? 0)).size);
+    const flat = await fleetFile(
+      'flat.ndjson',
+      '{"id":"a","url":"http://10.0.0.1/"}\n{"id":"b","url":"http://10.0.0.2/"}\n',
+    );
+    expect((await freezeFleet(flat, join(dir, 'data-flat'))).priorityLevels).toBe(1);
+  });
+
   it('reuses an identical frozen copy instead of writing another', async () => {
     const data = join(dir, 'data-2');
     const first = await freezeFleet(source, data);

@@ -71,6 +71,40 @@ describe('fast mode with batches over 1,000 devices', () => {
     expect(largestResult).toBeLessThan(PAYLOAD_WARNING_BYTES);
   });
 
+  it('keeps priority order across batches when the fleet has more than one priority (no overlap)', async () => {
+    // Critical devices answer slowly, so a batch of them lasts long enough for the next to
+    // overlap it if it were allowed to.
+    const sim = await env.simulator(600, (_id, i) => ({ latencyMs: i >= 300 ? [100, 200] : [1, 10] }));
+    // The last 300 in the file are critical: they go first, in batches 0–2 of 100. The breaker
+    // is off (threshold 1) so that its slow start cannot be what keeps batches apart.
+    const { input } = await prepareRollout(env, sim, {
+      settings: { mode: PushMode.Fast, batchSize: 100, maxInFlight: 50, failureThreshold: 1 },
+      priority: (_id, i) => (i >= 300 ? 5 : 0),
+    });
+    const ending = await outcomeOf(await startRollout(env, input));
+    expect(ending.report).toMatchObject({ status: 'completed', succeeded: 600 });
+
+    const firstStart = (id: string): number => sim.attemptsFor(id)[0]!.startedAt;
+    const critical = sim.ids.slice(300).map(firstStart);
+    const others = sim.ids.slice(0, 300).map(firstStart);
+    expect(Math.max(...critical)).toBeLessThanOrEqual(Math.min(...others));
+  });
+
+  it('lets neighbouring batches push at once in a fleet of one priority', async () => {
+    const sim = await env.simulator(400, () => ({ latencyMs: [50, 100] }));
+    const { input } = await prepareRollout(env, sim, {
+      settings: { mode: PushMode.Fast, batchSize: 100, maxInFlight: 50, failureThreshold: 1 },
+    });
+    const ending = await outcomeOf(await startRollout(env, input));
+    expect(ending.report).toMatchObject({ status: 'completed', succeeded: 400 });
+
+    const firstStart = (id: string): number => sim.attemptsFor(id)[0]!.startedAt;
+    // Batch 1 started before batch 0 had started all its devices.
+    expect(Math.min(...sim.ids.slice(100, 200).map(firstStart))).toBeLessThan(
+      Math.max(...sim.ids.slice(0, 100).map(firstStart)),
+    );
+  });
+
   it(`keeps at most 1,000 per-device retries pending when 1,500 devices of one batch fail their first attempt (server refuses over ${PENDING_ACTIVITY_LIMIT})`, async () => {
     const devices = 1500;
     const sim = await env.simulator(devices, () => ({
