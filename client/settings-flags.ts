@@ -47,7 +47,7 @@ export const SETTING_FLAGS: readonly SettingFlag[] = [
     'batch-size',
     'batchSize',
     'count',
-    'devices per batch child workflow (fast mode: 5000, at most 5000)',
+    'devices per batch child workflow, at most 1000 (fast mode: 5000 by default and at most)',
   ),
   flag('max-in-flight', 'maxInFlight', 'count', 'pushes in flight at once, whole rollout'),
   flag('rate', 'rate', 'rate', 'pushes started per second, whole rollout (N or N/s; 0 = no limit)'),
