@@ -15,6 +15,8 @@ export interface CliOptions {
   publicUrl: string | undefined;
   /** Write each device's `statusUrl` into the fleet file (verified completion). */
   statusUrls: boolean;
+  /** HTTPS: PEM files (absolute paths) of the devices' identity and, for mutual TLS, the client CA. */
+  tls: { certFile: string; keyFile: string; clientCaFile?: string } | undefined;
   help: boolean;
 }
 
@@ -37,6 +39,9 @@ export const usage = `Usage: npm run simulator -- [options]
   --format F         fleet file format: ndjson, json or csv (default ndjson)
   --public-url URL   base URL written into the fleet (default http://HOST:PORT)
   --status-urls      write each device's statusUrl (GET /devices/<id>/status) into the fleet
+  --tls-cert FILE    serve HTTPS with this PEM certificate (it must name the host in the URLs)…
+  --tls-key FILE     …and this PEM private key (both or neither)
+  --tls-client-ca FILE  mutual TLS: only clients with a certificate this CA signed get through
   --help             show this help`;
 
 const flags = {
@@ -49,6 +54,9 @@ const flags = {
   format: { type: 'string' },
   'public-url': { type: 'string' },
   'status-urls': { type: 'boolean' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-client-ca': { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -83,6 +91,26 @@ function publicUrl(value: string | undefined): string | undefined {
   return value;
 }
 
+function tls(values: ReturnType<typeof parse>, cwd: string): CliOptions['tls'] {
+  const cert = values['tls-cert'];
+  const key = values['tls-key'];
+  const clientCa = values['tls-client-ca'];
+  if (cert === undefined && key === undefined) {
+    if (clientCa !== undefined)
+      throw new CliUsageError('--tls-client-ca needs --tls-cert and --tls-key: mutual TLS is HTTPS first');
+    return undefined;
+  }
+  if (cert === undefined || key === undefined) {
+    const missing = cert === undefined ? '--tls-cert' : '--tls-key';
+    throw new CliUsageError(`${missing} is missing: HTTPS needs both --tls-cert FILE and --tls-key FILE`);
+  }
+  return {
+    certFile: resolve(cwd, cert),
+    keyFile: resolve(cwd, key),
+    ...(clientCa === undefined ? {} : { clientCaFile: resolve(cwd, clientCa) }),
+  };
+}
+
 function parse(args: string[]): ReturnType<typeof parseArgs<{ options: typeof flags }>>['values'] {
   try {
     return parseArgs({ args, options: flags, strict: true, allowPositionals: false }).values;
@@ -109,6 +137,7 @@ export function parseCliOptions(args: string[], cwd = process.cwd()): CliOptions
     format: fleetFormat,
     publicUrl: publicUrl(values['public-url']),
     statusUrls: values['status-urls'] ?? false,
+    tls: tls(values, cwd),
     help: values.help ?? false,
   };
 }

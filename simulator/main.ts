@@ -1,13 +1,48 @@
-import { mkdir } from 'node:fs/promises';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CliUsageError, parseCliOptions, usage, type CliOptions } from './cli-options.js';
 import { SimulatorError } from './errors.js';
 import { mixBehaviors } from './mix.js';
 import { DeviceSimulator } from './server.js';
+import type { SimulatorTlsOptions } from './tls.js';
+
+/**
+ * A PEM file named by a flag, checked to hold what the flag wants (a certificate or a private
+ * key); a file that cannot be read or parsed is a usage error naming the flag and the file.
+ */
+async function pem(flag: string, path: string, kind: 'certificate' | 'key'): Promise<Buffer> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new CliUsageError(`${flag} ${path}: cannot be read (${code})`);
+  }
+  try {
+    if (kind === 'certificate') new X509Certificate(bytes);
+    else createPrivateKey(bytes);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new CliUsageError(`${flag} ${path}: not a PEM ${kind === 'key' ? 'private key' : kind} (${why})`);
+  }
+  return bytes;
+}
+
+async function tlsOptions(tls: NonNullable<CliOptions['tls']>): Promise<SimulatorTlsOptions> {
+  return {
+    cert: await pem('--tls-cert', tls.certFile, 'certificate'),
+    key: await pem('--tls-key', tls.keyFile, 'key'),
+    ...(tls.clientCaFile === undefined
+      ? {}
+      : { ca: await pem('--tls-client-ca', tls.clientCaFile, 'certificate'), requestCert: true }),
+  };
+}
 
 /** Starts the simulator, writes the fleet file and prints where everything is. */
 async function start(options: CliOptions): Promise<DeviceSimulator> {
   const behavior = options.mix === undefined ? undefined : mixBehaviors(options.mix, options.seed);
+  const tls = options.tls === undefined ? undefined : await tlsOptions(options.tls);
   const simulator = await DeviceSimulator.start({
     devices: options.devices,
     host: options.host,
@@ -15,6 +50,7 @@ async function start(options: CliOptions): Promise<DeviceSimulator> {
     seed: options.seed,
     ...(behavior === undefined ? {} : { behavior }),
     ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
+    ...(tls === undefined ? {} : { tls }),
   });
   await mkdir(dirname(options.fleetOut), { recursive: true });
   await simulator.writeFleet(options.fleetOut, { format: options.format, statusUrl: options.statusUrls });

@@ -13,13 +13,15 @@ describe('simulator CLI options', () => {
       format: 'ndjson',
       publicUrl: undefined,
       statusUrls: false,
+      tls: undefined,
       help: false,
     });
   });
 
   it('reads every flag', () => {
     const args =
-      '--devices 5 --mix ok=1 --port 0 --host 0.0.0.0 --seed 9 --fleet-out f.csv --format csv --status-urls';
+      '--devices 5 --mix ok=1 --port 0 --host 0.0.0.0 --seed 9 --fleet-out f.csv --format csv --status-urls' +
+      ' --tls-cert c.pem --tls-key k.pem --tls-client-ca ca.pem';
     expect(parseCliOptions([...args.split(' '), '--public-url', 'http://sim:8080'], '/srv')).toEqual({
       devices: 5,
       mix: 'ok=1',
@@ -30,6 +32,7 @@ describe('simulator CLI options', () => {
       format: 'csv',
       publicUrl: 'http://sim:8080',
       statusUrls: true,
+      tls: { certFile: '/srv/c.pem', keyFile: '/srv/k.pem', clientCaFile: '/srv/ca.pem' },
       help: false,
     });
   });
