@@ -28,9 +28,10 @@ const DEFAULTS = {
 /** Reads and validates the client's environment; throws `ConfigError` naming each bad variable. */
 export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): Readonly<ClientConfig> {
   const reader = new EnvReader(env);
+  const temporal = readTemporalConfig(reader);
   const config: ClientConfig = {
-    temporal: readTemporalConfig(reader),
-    uiUrl: readUiUrl(reader),
+    temporal,
+    uiUrl: readUiUrl(reader, defaultUiUrl(temporal.address)),
     dataDir: resolve(reader.string('ROLLOUT_DATA_DIR', DEFAULT_DATA_DIR)),
     connectTimeoutMs: reader.integer('TEMPORAL_CONNECT_TIMEOUT_MS', DEFAULTS.connectTimeoutMs, 100, 600_000),
   };
@@ -38,8 +39,20 @@ export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): Readonly
   return Object.freeze(config);
 }
 
-function readUiUrl(reader: EnvReader): string {
-  const raw = reader.string('TEMPORAL_UI_URL', DEFAULTS.uiUrl);
+/**
+ * The Web UI of a dev server on this machine: `temporal server start-dev` serves it on the
+ * frontend port + 1000 (7233 → 8233). Elsewhere the UI's address cannot be guessed: the
+ * default stands until TEMPORAL_UI_URL says otherwise.
+ */
+export function defaultUiUrl(address: string): string {
+  const match = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\]):(\d+)$/.exec(address);
+  const port = Number(match?.[2]);
+  if (!match || !(port + 1000 <= 65_535)) return DEFAULTS.uiUrl;
+  return `http://${match[1]!}:${port + 1000}`;
+}
+
+function readUiUrl(reader: EnvReader, fallback: string): string {
+  const raw = reader.string('TEMPORAL_UI_URL', fallback);
   let url: URL | undefined;
   try {
     url = new URL(raw);

@@ -106,7 +106,8 @@ const FOOTER = [
   'Exit codes: 0 ok / completed, 2 halted by the breaker, 3 cancelled, 1 any other error.',
   'Environment: TEMPORAL_ADDRESS [localhost:7233], TEMPORAL_NAMESPACE [default],',
   '  TEMPORAL_TASK_QUEUE [rollouts], TEMPORAL_TLS, TEMPORAL_TLS_CA/CERT/KEY/SERVER_NAME, TEMPORAL_API_KEY,',
-  '  TEMPORAL_UI_URL [http://localhost:8233], TEMPORAL_CONNECT_TIMEOUT_MS [10000],',
+  '  TEMPORAL_UI_URL [a local dev server: its port + 1000, http://localhost:8233],',
+  '  TEMPORAL_CONNECT_TIMEOUT_MS [10000],',
   '  ROLLOUT_DATA_DIR (frozen fleets, for `results`), ROLLOUT_DEBUG=1 (stack traces).',
 ];
 
