@@ -52,9 +52,10 @@ export class BatchOutcomes {
     this.set(index, OUTCOME_CODES.succeeded, attempts, status);
   }
 
-  aborted(index: number): void {
+  /** `attempts` when known: a group's device, or a retry cancelled before it started. */
+  aborted(index: number, attempts: number | null = null): void {
     this.counts.aborted += 1;
-    this.set(index, OUTCOME_CODES.aborted, null);
+    this.set(index, OUTCOME_CODES.aborted, attempts);
   }
 
   failed(index: number, deviceId: string, failure: DeviceFailure): void {

@@ -326,7 +326,7 @@ class BatchRun {
     const id = this.devices[index]!.id;
     const { settings } = this.input;
     if (r.outcome === 'succeeded') this.outcomes.succeeded(index, r.attempt, r.status);
-    else if (r.outcome === 'aborted') this.outcomes.aborted(index);
+    else if (r.outcome === 'aborted') this.outcomes.aborted(index, r.attempt);
     else if (r.outcome === 'failed' || r.attempt >= settings.maxAttempts) {
       this.outcomes.failed(index, id, {
         errorType: r.errorType ?? 'Error',
@@ -360,7 +360,7 @@ class BatchRun {
     this.pushes.cancel();
     // Queued retries never started: like a retry cancelled during its backoff, they are aborted.
     for (const r of this.retries.splice(0)) {
-      this.outcomes.aborted(r.index);
+      this.outcomes.aborted(r.index, r.attemptsMade);
       this.inFlight -= 1;
     }
   }

@@ -19,6 +19,12 @@ describe('batch result', () => {
     });
     outcomes.aborted(2);
     const result = outcomes.result(input(4), devices(4));
+    const known = new BatchOutcomes(1);
+    known.aborted(0, 2);
+    expect(decodeBatchResult(known.result(input(1), devices(1)))[0]).toMatchObject({
+      outcome: 'aborted',
+      attempts: 2,
+    });
 
     expect(result).toMatchObject({
       batch: 3,
