@@ -371,6 +371,8 @@ class BatchRun {
    */
   private retryLater(index: number, attemptsMade: number, delayMs: number): void {
     if (this.pendingPushes < MAX_PENDING_PUSHES) return this.startPush(index, attemptsMade, delayMs);
+    // Stopped already: the queue was emptied, nothing would ever start it.
+    if (this.stopReason) return this.outcomes.aborted(index, attemptsMade);
     this.retries.push({ index, attemptsMade, dueAt: workflowNow() + delayMs });
     this.inFlight += 1;
   }
