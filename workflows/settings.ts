@@ -325,10 +325,10 @@ export function validateSettings(settings: RolloutSettings): SettingProblem[] {
   return problems;
 }
 
-/** Defaults overlaid with what the user set. */
 /** Fast mode's default batch size (see `LIMITS.maxFastBatchSize`). */
 export const DEFAULT_FAST_BATCH_SIZE = 5000;
 
+/** Defaults (for the mode asked for) overlaid with what the user set. */
 export function withDefaults(partial: Partial<RolloutSettings> = {}): RolloutSettings {
   const batchSize = partial.mode === PushMode.Fast ? DEFAULT_FAST_BATCH_SIZE : DEFAULT_SETTINGS.batchSize;
   return { ...DEFAULT_SETTINGS, batchSize, ...partial };
