@@ -64,18 +64,14 @@ const { values } = parseArgs({
 const sizes = values.sizes.split(',').map(Number);
 const concurrency = Number(values.concurrency);
 const modes = values.modes.split(',');
-/** The batch size each engine mode ran with (for the table). */
-const batchSizes = new Map<string, number>();
 
 /** Each mode's default batch size (per-device 500, fast 5,000) unless --batch-size says otherwise. */
 function settingsFor(mode: string): RolloutSettings {
-  const settings = withDefaults({
+  return withDefaults({
     mode: mode === 'fast' ? PushMode.Fast : PushMode.PerDevice,
     maxInFlight: concurrency,
     ...(values['batch-size'] ? { batchSize: Number(values['batch-size']) } : {}),
   });
-  batchSizes.set(mode, settings.batchSize);
-  return settings;
 }
 
 /** Largest history (events, bytes) over the rollout's runs and its batches, and how many runs. */
@@ -230,7 +226,7 @@ function table(rows: Row[]): string {
   ];
   const lines = rows.map((r) => [
     r.devices.toLocaleString('en-US'),
-    batchSizes.has(r.mode) ? `${r.mode} (batch ${batchSizes.get(r.mode)!.toLocaleString('en-US')})` : r.mode,
+    r.mode === 'raw' ? r.mode : `${r.mode} (batch ${settingsFor(r.mode).batchSize.toLocaleString('en-US')})`,
     `${r.seconds.toFixed(1)} s`,
     r.devicesPerSecond.toFixed(0),
     r.ratioToRaw === null ? '–' : r.ratioToRaw.toFixed(2),
